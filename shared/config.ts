@@ -1,0 +1,205 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+import { DEFAULT_LADDER, RUNG_TABLE, type Rung } from "./media/ladder-table.ts";
+
+/**
+ * Every setting vodpipe reads, validated once. Only entry files (CLI, worker, lambda) call
+ * loadConfig(process.env); everything else receives the frozen result.
+ * No variables at all gives the embedded mode under ./data.
+ */
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const positive = (max: number) => z.coerce.number().positive().max(max);
+
+const X264_PRESETS = [
+  "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+] as const;
+
+/** The variables, their defaults and their rules. Names are the environment variable names. */
+const envSchema = z.object({
+  VODPIPE_DATA_DIR: z.string().min(1).default("./data"),
+  VODPIPE_STORAGE: z.enum(["fs", "s3"]).default("fs"),
+  VODPIPE_QUEUE: z.enum(["embedded", "sqs"]).default("embedded"),
+
+  VODPIPE_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "not a valid S3 bucket name").optional(),
+  VODPIPE_S3_ENDPOINT: z.url().optional(),
+  VODPIPE_S3_FORCE_PATH_STYLE: bool.optional(),
+  VODPIPE_SQS_ENDPOINT: z.url().optional(),
+  VODPIPE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{0,40}$/, "letters, digits, '-' and '_' only (at most 40)").default("vodpipe-"),
+  VODPIPE_AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "not an AWS region like eu-west-1").optional(),
+
+  VODPIPE_VISIBILITY_TIMEOUT_SECONDS: int(5, 43_200).default(120),
+  VODPIPE_HEARTBEAT_SECONDS: int(1, 43_200).default(30),
+  VODPIPE_MAX_RECEIVE_COUNT: int(1, 1000).default(5),
+  VODPIPE_WAIT_SECONDS: int(0, 20).default(20),
+  VODPIPE_CONCURRENCY: int(1, 64).default(1),
+  VODPIPE_TRANSCODE_CONCURRENCY: int(1, 64).default(2),
+
+  VODPIPE_FFMPEG_PATH: z.string().min(1).optional(),
+  VODPIPE_FFPROBE_PATH: z.string().min(1).optional(),
+  VODPIPE_FFMPEG_THREADS: int(0, 64).default(0),
+  VODPIPE_TMP_DIR: z.string().min(1).optional(),
+  VODPIPE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  VODPIPE_SEGMENT_SECONDS: positive(10).min(2).default(4),
+  VODPIPE_CHUNK_SECONDS: positive(600).min(2).default(12),
+  VODPIPE_X264_PRESET: z.enum(X264_PRESETS).default("veryfast"),
+  VODPIPE_LADDER: z.string().regex(/^[0-9a-z]+(,[0-9a-z]+)*$/, "a comma-separated list of rung names").optional(),
+  VODPIPE_MAX_FRAME_RATE: positive(240).default(60),
+
+  VODPIPE_MAX_DURATION_SECONDS: positive(86_400).default(4 * 3600),
+  VODPIPE_MAX_FILE_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(20 * 1024 ** 3),
+  VODPIPE_MAX_WIDTH: int(16, 16_384).default(8192),
+  VODPIPE_MAX_HEIGHT: int(16, 16_384).default(8192),
+  VODPIPE_MAX_STREAMS: int(1, 1000).default(32),
+});
+
+export type ConfigVariable = keyof z.input<typeof envSchema>;
+
+export interface Config {
+  dataDir: string;
+  storage:
+    | { kind: "fs"; root: string }
+    | { kind: "s3"; bucket: string; endpoint?: string; region?: string; forcePathStyle: boolean };
+  queue:
+    | { kind: "embedded"; file: string; prefix: string }
+    | { kind: "sqs"; endpoint?: string; region?: string; prefix: string };
+  queueSettings: { visibilityTimeoutSeconds: number; maxReceiveCount: number; waitSeconds: number };
+  worker: { heartbeatSeconds: number; concurrency: number; transcodeConcurrency: number };
+  ffmpeg: { ffmpegPath?: string; ffprobePath?: string; threads: number; tmpDir?: string };
+  media: {
+    segmentSeconds: number;
+    chunkSeconds: number;
+    x264Preset: (typeof X264_PRESETS)[number];
+    ladder: readonly Rung[];
+    maxFrameRate: number;
+  };
+  limits: { maxDurationSeconds: number; maxFileBytes: number; maxWidth: number; maxHeight: number; maxStreams: number };
+  logLevel: string;
+}
+
+/** Validates the environment and returns a frozen Config; throws ConfigError naming the variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const known = new Set(Object.keys(envSchema.shape));
+  const given: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith("VODPIPE_") || value === undefined) continue;
+    if (!known.has(name)) {
+      throw new ConfigError(`${name} is not a vodpipe setting (known: ${[...known].join(", ")})`, name);
+    }
+    if (value !== "") given[name] = value;
+  }
+
+  const parsed = envSchema.safeParse(given);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? "environment");
+    const value = given[variable];
+    throw new ConfigError(
+      `${variable}${value === undefined ? "" : `=${JSON.stringify(value)}`}: ${issue.message}`,
+      variable,
+    );
+  }
+  const v = parsed.data;
+
+  const contradiction = (variable: ConfigVariable, message: string): never => {
+    throw new ConfigError(`${variable}: ${message}`, variable);
+  };
+  if (v.VODPIPE_STORAGE === "s3" && !v.VODPIPE_S3_BUCKET) {
+    contradiction("VODPIPE_S3_BUCKET", "is required when VODPIPE_STORAGE=s3");
+  }
+  if (v.VODPIPE_STORAGE !== "s3") {
+    for (const name of ["VODPIPE_S3_BUCKET", "VODPIPE_S3_ENDPOINT", "VODPIPE_S3_FORCE_PATH_STYLE"] as const) {
+      if (v[name] !== undefined) contradiction(name, "is set but VODPIPE_STORAGE is not s3");
+    }
+  }
+  if (v.VODPIPE_QUEUE !== "sqs" && v.VODPIPE_SQS_ENDPOINT !== undefined) {
+    contradiction("VODPIPE_SQS_ENDPOINT", "is set but VODPIPE_QUEUE is not sqs");
+  }
+  if (v.VODPIPE_HEARTBEAT_SECONDS >= v.VODPIPE_VISIBILITY_TIMEOUT_SECONDS) {
+    contradiction(
+      "VODPIPE_HEARTBEAT_SECONDS",
+      `(${v.VODPIPE_HEARTBEAT_SECONDS}) must be shorter than VODPIPE_VISIBILITY_TIMEOUT_SECONDS (${v.VODPIPE_VISIBILITY_TIMEOUT_SECONDS})`,
+    );
+  }
+  if (v.VODPIPE_CHUNK_SECONDS < v.VODPIPE_SEGMENT_SECONDS) {
+    contradiction(
+      "VODPIPE_CHUNK_SECONDS",
+      `(${v.VODPIPE_CHUNK_SECONDS}) must be at least VODPIPE_SEGMENT_SECONDS (${v.VODPIPE_SEGMENT_SECONDS})`,
+    );
+  }
+
+  let ladder: readonly Rung[] = DEFAULT_LADDER;
+  if (v.VODPIPE_LADDER) {
+    const names = v.VODPIPE_LADDER.split(",");
+    const unknown = names.filter((name) => !RUNG_TABLE.some((rung) => rung.name === name));
+    if (unknown.length) {
+      contradiction(
+        "VODPIPE_LADDER",
+        `unknown rung ${unknown.join(", ")} (known: ${RUNG_TABLE.map((r) => r.name).join(", ")})`,
+      );
+    }
+    ladder = RUNG_TABLE.filter((rung) => names.includes(rung.name));
+  }
+
+  const dataDir = resolve(v.VODPIPE_DATA_DIR);
+  const region = v.VODPIPE_AWS_REGION;
+  const config: Config = {
+    dataDir,
+    storage:
+      v.VODPIPE_STORAGE === "s3"
+        ? {
+            kind: "s3",
+            bucket: v.VODPIPE_S3_BUCKET!,
+            endpoint: v.VODPIPE_S3_ENDPOINT,
+            region,
+            forcePathStyle: v.VODPIPE_S3_FORCE_PATH_STYLE ?? v.VODPIPE_S3_ENDPOINT !== undefined,
+          }
+        : { kind: "fs", root: resolve(dataDir, "objects") },
+    queue:
+      v.VODPIPE_QUEUE === "sqs"
+        ? { kind: "sqs", endpoint: v.VODPIPE_SQS_ENDPOINT, region, prefix: v.VODPIPE_QUEUE_PREFIX }
+        : { kind: "embedded", file: resolve(dataDir, "queues.sqlite"), prefix: v.VODPIPE_QUEUE_PREFIX },
+    queueSettings: {
+      visibilityTimeoutSeconds: v.VODPIPE_VISIBILITY_TIMEOUT_SECONDS,
+      maxReceiveCount: v.VODPIPE_MAX_RECEIVE_COUNT,
+      waitSeconds: v.VODPIPE_WAIT_SECONDS,
+    },
+    worker: {
+      heartbeatSeconds: v.VODPIPE_HEARTBEAT_SECONDS,
+      concurrency: v.VODPIPE_CONCURRENCY,
+      transcodeConcurrency: v.VODPIPE_TRANSCODE_CONCURRENCY,
+    },
+    ffmpeg: {
+      ffmpegPath: v.VODPIPE_FFMPEG_PATH,
+      ffprobePath: v.VODPIPE_FFPROBE_PATH,
+      threads: v.VODPIPE_FFMPEG_THREADS,
+      tmpDir: v.VODPIPE_TMP_DIR,
+    },
+    media: {
+      segmentSeconds: v.VODPIPE_SEGMENT_SECONDS,
+      chunkSeconds: v.VODPIPE_CHUNK_SECONDS,
+      x264Preset: v.VODPIPE_X264_PRESET,
+      ladder,
+      maxFrameRate: v.VODPIPE_MAX_FRAME_RATE,
+    },
+    limits: {
+      maxDurationSeconds: v.VODPIPE_MAX_DURATION_SECONDS,
+      maxFileBytes: v.VODPIPE_MAX_FILE_BYTES,
+      maxWidth: v.VODPIPE_MAX_WIDTH,
+      maxHeight: v.VODPIPE_MAX_HEIGHT,
+      maxStreams: v.VODPIPE_MAX_STREAMS,
+    },
+    logLevel: v.VODPIPE_LOG_LEVEL,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,153 @@
+import { z } from "zod";
+import { InvalidMessageError } from "./errors.ts";
+
+/**
+ * Every message between services: a discriminated union on `type`, with a `version` so a
+ * deployment can drain old messages while new workers roll out. Validated at the edge
+ * (the worker runtime) before a handler sees it.
+ */
+const videoId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "videoId: 1-64 letters, digits, '-' or '_'");
+
+export const sourceUploadedMessage = z.object({
+  type: z.literal("source-uploaded"),
+  version: z.literal(1),
+  videoId,
+  /** Object key of the uploaded file, e.g. `sources/{videoId}/source.mp4`. */
+  sourceKey: z.string().min(1),
+  /** The name the uploader gave the file, for display only. */
+  originalName: z.string().max(512).optional(),
+});
+
+export const splitSourceMessage = z.object({
+  type: z.literal("split-source"),
+  version: z.literal(1),
+  videoId,
+});
+
+export const transcodeChunkMessage = z.object({
+  type: z.literal("transcode-chunk"),
+  version: z.literal(1),
+  videoId,
+  chunkIndex: z.number().int().min(0),
+});
+
+export const encodeAudioMessage = z.object({
+  type: z.literal("encode-audio"),
+  version: z.literal(1),
+  videoId,
+});
+
+export const makeThumbnailsMessage = z.object({
+  type: z.literal("make-thumbnails"),
+  version: z.literal(1),
+  videoId,
+});
+
+export const publishVideoMessage = z.object({
+  type: z.literal("publish-video"),
+  version: z.literal(1),
+  videoId,
+});
+
+export const pipelineMessage = z.discriminatedUnion("type", [
+  sourceUploadedMessage,
+  splitSourceMessage,
+  transcodeChunkMessage,
+  encodeAudioMessage,
+  makeThumbnailsMessage,
+  publishVideoMessage,
+]);
+
+export type SourceUploadedMessage = z.infer<typeof sourceUploadedMessage>;
+export type SplitSourceMessage = z.infer<typeof splitSourceMessage>;
+export type TranscodeChunkMessage = z.infer<typeof transcodeChunkMessage>;
+export type EncodeAudioMessage = z.infer<typeof encodeAudioMessage>;
+export type MakeThumbnailsMessage = z.infer<typeof makeThumbnailsMessage>;
+export type PublishVideoMessage = z.infer<typeof publishVideoMessage>;
+export type PipelineMessage = z.infer<typeof pipelineMessage>;
+export type MessageType = PipelineMessage["type"];
+
+/** The pipeline's stages; each has a queue `<prefix><stage>` and its twin `<prefix><stage>-dlq`. */
+export const STAGES = ["ingest", "split", "transcode", "audio", "thumbnails", "publish"] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Which queue carries which message type: one exhaustive map. */
+export const STAGE_OF: { readonly [T in MessageType]: Stage } = {
+  "source-uploaded": "ingest",
+  "split-source": "split",
+  "transcode-chunk": "transcode",
+  "encode-audio": "audio",
+  "make-thumbnails": "thumbnails",
+  "publish-video": "publish",
+};
+
+/** The AWS S3 ObjectCreated notification as delivered to SQS (only the fields ingest reads). */
+export const s3EventNotification = z.object({
+  Records: z
+    .array(
+      z.object({
+        eventSource: z.literal("aws:s3"),
+        eventName: z.string(),
+        s3: z.object({
+          bucket: z.object({ name: z.string() }),
+          object: z.object({ key: z.string(), size: z.number().optional() }),
+        }),
+      }),
+    )
+    .min(1),
+});
+export type S3EventNotification = z.infer<typeof s3EventNotification>;
+
+/** What may arrive on the ingest queue: our own message, an S3 notification, or S3's test event. */
+export type IngestInput =
+  | { kind: "message"; message: SourceUploadedMessage }
+  | { kind: "s3-event"; event: S3EventNotification }
+  | { kind: "s3-test-event" };
+
+function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch (error) {
+    throw new InvalidMessageError(`message body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .join("; ");
+}
+
+/** Parses and validates a pipeline message; an invalid one is an InvalidMessageError (permanent). */
+export function parseMessage(body: string): PipelineMessage {
+  const parsed = pipelineMessage.safeParse(parseJson(body));
+  if (!parsed.success) throw new InvalidMessageError(`invalid message: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Parses a body from the ingest queue: vodpipe's own message or an S3 event notification. */
+export function parseIngestBody(body: string): IngestInput {
+  const json = parseJson(body);
+  if (json && typeof json === "object" && (json as { Event?: unknown }).Event === "s3:TestEvent") {
+    return { kind: "s3-test-event" };
+  }
+  if (json && typeof json === "object" && "Records" in json) {
+    const event = s3EventNotification.safeParse(json);
+    if (!event.success) throw new InvalidMessageError(`invalid S3 event: ${describeIssues(event.error)}`);
+    return { kind: "s3-event", event: event.data };
+  }
+  const message = sourceUploadedMessage.safeParse(json);
+  if (!message.success) throw new InvalidMessageError(`invalid message: ${describeIssues(message.error)}`);
+  return { kind: "message", message: message.data };
+}
+
+/** S3 notifications URL-encode keys with '+' for spaces. */
+export function decodeS3Key(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, " "));
+}
+
+export function serialize(message: PipelineMessage): string {
+  return JSON.stringify(message);
+}
