@@ -1,0 +1,286 @@
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { RetryableError } from "../errors.ts";
+import type { Queue, QueueDepth, QueueSettings, ReceivedMessage, ReceiveOptions, SendOptions } from "../ports.ts";
+
+/**
+ * The embedded queue: every queue lives in one SQLite file, so several processes (the all-in-one
+ * process, workers) can share it, and a message's visibility survives a crash of the process
+ * that received it (`kill -9`: the message comes back after its visibility timeout).
+ *
+ * Semantics follow SQS standard queues: at-least-once, visibility timeout, receive count, and
+ * redrive to `<queue>-dlq` when a message already received `maxReceiveCount` times would be
+ * received again. A receipt handle is valid until the message is received again or deleted:
+ * delete with a stale handle does nothing; changeVisibility with a stale handle throws a
+ * RetryableError and leaves the newer receive alone (as SqsQueue does).
+ */
+export interface SqliteQueueStoreOptions {
+  file: string;
+  /** How often a waiting receive re-reads the file for messages sent by other processes. */
+  pollIntervalMs?: number;
+  /** How long a statement waits for another process's write lock before failing (retryably). */
+  busyTimeoutMs?: number;
+}
+
+export interface SqliteQueueStore {
+  readonly file: string;
+  /** A queue whose messages move to `<queueName>-dlq` once received `maxReceiveCount` times. */
+  queue(queueName: string, settings: QueueSettings & { name?: string }): Queue;
+  /** The dead-letter twin of `queueName` (stored as `<queueName>-dlq`); it has no redrive itself. */
+  deadLetterQueue(queueName: string, settings: { visibilityTimeoutSeconds: number; name?: string }): Queue;
+  /** Ends waiting receives (they return no messages) and closes the file. */
+  close(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS messages (
+  queue TEXT NOT NULL,
+  id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  visible_at INTEGER NOT NULL,
+  receive_count INTEGER NOT NULL DEFAULT 0,
+  receipt TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_receipt ON messages (receipt) WHERE receipt IS NOT NULL;
+`;
+
+interface MessageRow {
+  seq: number;
+  id: string;
+  body: string;
+  sent_at: number;
+  receive_count: number;
+}
+
+interface Redrive {
+  deadLetterQueueName: string;
+  maxReceiveCount: number;
+}
+
+export function deadLetterQueueName(queueName: string): string {
+  return `${queueName}-dlq`;
+}
+
+/** Opens (creating if needed) the SQLite file that holds every embedded queue. */
+export function createSqliteQueueStore(options: SqliteQueueStoreOptions): SqliteQueueStore {
+  const pollIntervalMs = options.pollIntervalMs ?? 100;
+  mkdirSync(dirname(options.file), { recursive: true });
+  const db = new Database(options.file, { timeout: options.busyTimeoutMs ?? 5000 });
+  db.pragma("journal_mode = WAL");
+  db.exec(SCHEMA);
+
+  // Wakes receives waiting in this process when a message is sent here; other processes' sends
+  // are seen by polling the file.
+  const arrivals = new EventEmitter();
+  arrivals.setMaxListeners(0);
+  const CLOSED = Symbol("closed");
+  let closed = false;
+
+  const statements = {
+    insert: db.prepare<[string, string, string, number, number]>(
+      "INSERT INTO messages (queue, id, body, sent_at, visible_at) VALUES (?, ?, ?, ?, ?)",
+    ),
+    anyVisible: db
+      .prepare<[string, number]>("SELECT 1 FROM messages WHERE queue = ? AND visible_at <= ? LIMIT 1")
+      .pluck(),
+    selectVisible: db.prepare<[string, number, number], MessageRow>(
+      `SELECT rowid AS seq, id, body, sent_at, receive_count FROM messages
+       WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, rowid LIMIT ?`,
+    ),
+    markReceived: db.prepare<[string, number, number]>(
+      "UPDATE messages SET receipt = ?, visible_at = ?, receive_count = receive_count + 1 WHERE rowid = ?",
+    ),
+    moveToDeadLetter: db.prepare<[string, number, number]>(
+      "UPDATE messages SET queue = ?, receipt = NULL, visible_at = ? WHERE rowid = ?",
+    ),
+    delete: db.prepare<[string, string]>("DELETE FROM messages WHERE queue = ? AND receipt = ?"),
+    changeVisibility: db.prepare<[number, string, string]>(
+      "UPDATE messages SET visible_at = ? WHERE queue = ? AND receipt = ?",
+    ),
+    depth: db.prepare<[number, number, number, string], { visible: number | null; inFlight: number | null; delayed: number | null }>(
+      `SELECT SUM(visible_at <= ?) AS visible,
+              SUM(visible_at > ? AND receive_count > 0) AS inFlight,
+              SUM(visible_at > ? AND receive_count = 0) AS delayed
+       FROM messages WHERE queue = ?`,
+    ),
+  };
+
+  const insertMany = db.transaction((queueName: string, bodies: string[], now: number) =>
+    bodies.map((body) => {
+      const id = randomUUID();
+      statements.insert.run(queueName, id, body, now, now);
+      return id;
+    }),
+  );
+
+  /** One transaction: pick visible messages, dead-letter those past the limit, hide the rest. */
+  const receiveMany = db.transaction(
+    (queueName: string, max: number, visibilityMs: number, redrive: Redrive | undefined): ReceivedMessage[] => {
+      const now = Date.now();
+      const received: ReceivedMessage[] = [];
+      const seen = new Set<number>();
+      let movedAny = true;
+      // Select again only when messages went to the dead-letter queue and left room in the batch.
+      while (received.length < max && movedAny) {
+        movedAny = false;
+        for (const row of statements.selectVisible.all(queueName, now, max - received.length)) {
+          if (seen.has(row.seq)) continue;
+          seen.add(row.seq);
+          if (redrive && row.receive_count >= redrive.maxReceiveCount) {
+            statements.moveToDeadLetter.run(redrive.deadLetterQueueName, now, row.seq);
+            movedAny = true;
+            continue;
+          }
+          const receiptHandle = randomUUID();
+          statements.markReceived.run(receiptHandle, now + visibilityMs, row.seq);
+          received.push({
+            id: row.id,
+            body: row.body,
+            receiptHandle,
+            receiveCount: row.receive_count + 1,
+            sentAt: new Date(row.sent_at),
+          });
+        }
+      }
+      return received;
+    },
+  );
+
+  /** Runs a statement; lock timeouts and I/O faults are retryable, a closed store is an error. */
+  function run<T>(what: string, fn: () => T): T {
+    if (closed) throw new Error(`${what}: the queue store ${options.file} is closed`);
+    try {
+      return fn();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === "string" && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/.test(code)) {
+        throw new RetryableError(`${what}: ${(error as Error).message} (${code})`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** Resolves after `ms`, when a message is sent to `queueName` in this process, on abort or on close. */
+  function waitForArrival(queueName: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        arrivals.off(queueName, done);
+        arrivals.off(CLOSED, done);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      arrivals.on(queueName, done);
+      arrivals.on(CLOSED, done);
+      signal?.addEventListener("abort", done);
+    });
+  }
+
+  function createQueue(queueName: string, name: string, visibilityTimeoutSeconds: number, redrive?: Redrive): Queue {
+    const what = (action: string) => `embedded queue ${queueName}: ${action}`;
+
+    const tryReceive = (max: number, visibilityMs: number): ReceivedMessage[] =>
+      run(what("receive"), () => {
+        // A plain read first, so idle pollers do not take the write lock.
+        if (!statements.anyVisible.get(queueName, Date.now())) return [];
+        return receiveMany.immediate(queueName, max, visibilityMs, redrive);
+      });
+
+    return {
+      name,
+
+      async send(body: string, sendOptions: SendOptions = {}): Promise<string> {
+        const delaySeconds = checkRange("delaySeconds", sendOptions.delaySeconds ?? 0, 0, 900);
+        const now = Date.now();
+        const id = randomUUID();
+        run(what("send"), () => statements.insert.run(queueName, id, body, now, now + delaySeconds * 1000));
+        if (delaySeconds === 0) arrivals.emit(queueName);
+        return id;
+      },
+
+      async sendBatch(bodies: string[]): Promise<string[]> {
+        if (bodies.length === 0) return [];
+        const ids = run(what("send batch"), () => insertMany.immediate(queueName, bodies, Date.now()));
+        arrivals.emit(queueName);
+        return ids;
+      },
+
+      async receive(receiveOptions: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
+        const max = checkRange("maxMessages", receiveOptions.maxMessages ?? 1, 1, 10);
+        const waitSeconds = checkRange("waitSeconds", receiveOptions.waitSeconds ?? 0, 0, 20);
+        const visibility = checkRange(
+          "visibilityTimeoutSeconds",
+          receiveOptions.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds,
+          0,
+          43_200,
+        );
+        const { signal } = receiveOptions;
+        const deadline = Date.now() + waitSeconds * 1000;
+        while (!signal?.aborted && !closed) {
+          const received = tryReceive(max, visibility * 1000);
+          const left = deadline - Date.now();
+          if (received.length > 0 || left <= 0) return received;
+          await waitForArrival(queueName, Math.min(pollIntervalMs, left), signal);
+        }
+        return [];
+      },
+
+      async delete(receiptHandle: string): Promise<void> {
+        run(what("delete"), () => statements.delete.run(queueName, receiptHandle));
+      },
+
+      async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
+        checkRange("seconds", seconds, 0, 43_200);
+        const result = run(what("change visibility"), () =>
+          statements.changeVisibility.run(Date.now() + seconds * 1000, queueName, receiptHandle),
+        );
+        if (result.changes === 0) {
+          throw new RetryableError(
+            `${what("change visibility")}: stale receipt handle (the message was received again or deleted)`,
+          );
+        }
+        if (seconds === 0) arrivals.emit(queueName);
+      },
+
+      async depth(): Promise<QueueDepth> {
+        const now = Date.now();
+        const row = run(what("depth"), () => statements.depth.get(now, now, now, queueName));
+        return { visible: row?.visible ?? 0, inFlight: row?.inFlight ?? 0, delayed: row?.delayed ?? 0 };
+      },
+    };
+  }
+
+  return {
+    file: options.file,
+    queue(queueName, settings) {
+      checkRange("maxReceiveCount", settings.maxReceiveCount, 1, 1000);
+      return createQueue(queueName, settings.name ?? queueName, settings.visibilityTimeoutSeconds, {
+        deadLetterQueueName: deadLetterQueueName(queueName),
+        maxReceiveCount: settings.maxReceiveCount,
+      });
+    },
+    deadLetterQueue(queueName, settings) {
+      const dlq = deadLetterQueueName(queueName);
+      return createQueue(dlq, settings.name ?? dlq, settings.visibilityTimeoutSeconds);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      arrivals.emit(CLOSED);
+      db.close();
+    },
+  };
+}
+
+function checkRange(what: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${what} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
