@@ -31,6 +31,8 @@ export const transcodeChunkMessage = z.object({
   version: z.literal(1),
   videoId,
   chunkIndex: z.number().int().min(0),
+  /** Where the chunk's first output frame sits in the chunk file, in seconds from its start. */
+  seekSeconds: z.number().min(0),
 });
 
 export const encodeAudioMessage = z.object({

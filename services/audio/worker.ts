@@ -1,0 +1,3 @@
+import { runStageWorker } from "../../shared/pipeline/entry.ts";
+
+await runStageWorker("audio");

@@ -1,0 +1,160 @@
+import { createHash } from "node:crypto";
+import { extname, join } from "node:path";
+import { InvalidMediaError, PermanentError } from "../../shared/errors.ts";
+import { markFailed, readJob, writeJob, type JobPlan, type JobRecord, type StoredSource } from "../../shared/job.ts";
+import { partNames } from "../../shared/keys.ts";
+import { decodeS3Key, parseIngestBody, type SourceUploadedMessage } from "../../shared/messages.ts";
+import { planChunks } from "../../shared/media/chunk-plan.ts";
+import { planLadder } from "../../shared/media/ladder.ts";
+import { probeContainer, probeVideoPackets } from "../../shared/media/probe.ts";
+import { assertUsableContainer, describeSource, type SourceInfo } from "../../shared/media/source-info.ts";
+import { downloadTo, enqueue, nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
+import type { MessageHandler } from "../../shared/runtime/types.ts";
+import type { HandlerContext } from "../../shared/runtime/types.ts";
+import { explainProbeFailure, sniffNonVideo } from "./explain-probe-failure.ts";
+
+/** A video id for an object dropped anywhere in the bucket: `sources/{id}/…` keeps its id. */
+export function videoIdForKey(key: string): string {
+  const match = /^sources\/([A-Za-z0-9][A-Za-z0-9_-]{0,63})\//.exec(key);
+  if (match) return match[1]!;
+  return createHash("sha256").update(key).digest("hex").slice(0, 20);
+}
+
+/**
+ * ingest: probe the upload, reject what is not a usable video with a reason, plan the ladder and
+ * the chunks, write the job record, and hand over to split.
+ */
+export function createIngestHandler(deps: PipelineDeps): MessageHandler {
+  return async (received, context) => {
+    const input = parseIngestBody(received.body);
+    if (input.kind === "s3-test-event") return;
+    const uploads: SourceUploadedMessage[] =
+      input.kind === "message"
+        ? [input.message]
+        : input.event.Records.filter((record) => record.eventName.startsWith("ObjectCreated")).map((record) => {
+            const bucket = deps.config.storage.kind === "s3" ? deps.config.storage.bucket : undefined;
+            if (bucket && record.s3.bucket.name !== bucket) {
+              throw new PermanentError(`S3 event for bucket ${record.s3.bucket.name}, but vodpipe reads ${bucket}`);
+            }
+            const sourceKey = decodeS3Key(record.s3.object.key);
+            return { type: "source-uploaded", version: 1, videoId: videoIdForKey(sourceKey), sourceKey };
+          });
+    for (const upload of uploads) await ingestOne(deps, upload, context);
+  };
+}
+
+async function ingestOne(deps: PipelineDeps, upload: SourceUploadedMessage, context: HandlerContext): Promise<void> {
+  const { videoId, sourceKey } = upload;
+  const logger = context.logger.child({ videoId });
+  const existing = await readJob(deps.store, videoId);
+  if (existing && existing.status !== "processing") {
+    logger.info({ status: existing.status }, "already finished; nothing to do");
+    return;
+  }
+  if (existing?.plan) {
+    // Ingested before but the hand-over may have been lost: split is idempotent, send it again.
+    await enqueue(deps, [{ type: "split-source", version: 1, videoId }]);
+    return;
+  }
+
+  try {
+    const { source, plan } = await withTempDir(deps, "ingest", (dir) => analyse(deps, upload, dir, context));
+    const timestamp = nowIso(deps);
+    const job: JobRecord = {
+      videoId,
+      status: "processing",
+      sourceKey,
+      ...(upload.originalName ? { originalName: upload.originalName } : {}),
+      createdAt: existing?.createdAt ?? timestamp,
+      updatedAt: timestamp,
+      source: storedSource(source),
+      plan,
+    };
+    await writeJob(deps.store, job);
+    logger.info(
+      { renditions: plan.renditions.map((r) => r.name), chunks: plan.chunks.chunks.length, duration: source.durationSeconds },
+      "ingested",
+    );
+    await enqueue(deps, [{ type: "split-source", version: 1, videoId }]);
+  } catch (error) {
+    if (error instanceof PermanentError) {
+      await markFailed(deps.store, videoId, error.message, upload, deps.now);
+      logger.warn({ reason: error.message }, "rejected");
+    }
+    throw error;
+  }
+}
+
+async function analyse(
+  deps: PipelineDeps,
+  upload: SourceUploadedMessage,
+  dir: string,
+  context: HandlerContext,
+): Promise<{ source: SourceInfo; plan: JobPlan }> {
+  const { config, binaries } = deps;
+  const info = await deps.store.head(upload.sourceKey);
+  if (!info) throw new InvalidMediaError(`the upload ${upload.sourceKey} does not exist (deleted before processing?)`, { videoId: upload.videoId });
+  if (info.size === 0) throw new InvalidMediaError("the upload is empty (0 bytes)", { videoId: upload.videoId });
+  if (info.size > config.limits.maxFileBytes) {
+    throw new InvalidMediaError(`the file is ${info.size} bytes; the limit is ${config.limits.maxFileBytes} bytes`);
+  }
+
+  const path = join(dir, `source${safeExtension(upload.sourceKey)}`);
+  await downloadTo(deps.store, upload.sourceKey, path);
+  const notVideo = await sniffNonVideo(path);
+  if (notVideo) throw new InvalidMediaError(notVideo, { videoId: upload.videoId });
+
+  const probeOptions = { logger: context.logger, signal: context.signal };
+  let raw;
+  try {
+    raw = await probeContainer(binaries.ffprobe, path, probeOptions);
+  } catch (error) {
+    if (error instanceof PermanentError) throw new InvalidMediaError(explainProbeFailure(error.message), { videoId: upload.videoId, cause: error });
+    throw error;
+  }
+  const videoStream = assertUsableContainer(raw, info.size, config.limits);
+  const formatStart = Number(raw.format?.start_time);
+  const packets = await probeVideoPackets(binaries.ffprobe, path, videoStream.index, Number.isFinite(formatStart) ? formatStart : 0, probeOptions);
+  const source = describeSource(raw, videoStream, packets, info.size, { ...config.limits, maxFrameRate: config.media.maxFrameRate });
+
+  const renditions = planLadder({
+    displayWidth: source.video.displayWidth,
+    displayHeight: source.video.displayHeight,
+    frameRate: source.video.frameRate,
+    rungs: config.media.ladder,
+  });
+  const chunks = planChunks({
+    durationSeconds: source.durationSeconds,
+    frameRate: source.video.frameRate,
+    segmentSeconds: config.media.segmentSeconds,
+    chunkSeconds: config.media.chunkSeconds,
+    parallelism: config.worker.transcodeConcurrency,
+    keyframeTimes: source.video.keyframeTimes,
+    videoStartTime: source.video.startTime,
+  });
+  const parts = [...chunks.chunks.map((chunk) => partNames.chunk(chunk.index)), ...(source.audio ? [partNames.audio] : []), partNames.thumbnails];
+  return {
+    source,
+    plan: {
+      segmentSeconds: config.media.segmentSeconds,
+      x264Preset: config.media.x264Preset,
+      renditions,
+      chunks,
+      toneMap: source.video.hdr,
+      hasAudio: source.audio !== null,
+      parts,
+    },
+  };
+}
+
+function storedSource(source: SourceInfo): StoredSource {
+  const { keyframeTimes: _keyframes, ...video } = source.video;
+  return { ...source, video };
+}
+
+/** A short, safe extension for the temp copy (helps nothing but humans reading temp dirs). */
+function safeExtension(key: string): string {
+  const extension = extname(key).toLowerCase();
+  return /^\.[a-z0-9]{1,5}$/.test(extension) ? extension : "";
+}
+

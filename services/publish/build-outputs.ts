@@ -1,0 +1,157 @@
+import { measureBandwidth } from "../../shared/hls/bandwidth.ts";
+import { writeIFramePlaylist, writeMasterPlaylist, writeMediaPlaylist, type VariantStream } from "../../shared/hls/playlists.ts";
+import type { JobRecord } from "../../shared/job.ts";
+import { toNumber } from "../../shared/media/frame-rate.ts";
+import type { ActiveJob } from "../../shared/pipeline/job-guard.ts";
+import type { PartRecord, SegmentRecord } from "../../shared/pipeline/parts.ts";
+import { AUDIO_RENDITION } from "../../shared/media/ladder-table.ts";
+import { partNames } from "../../shared/keys.ts";
+
+export interface OutputFile {
+  /** Relative to the video's output folder. */
+  path: string;
+  body: string;
+  contentType: string;
+}
+
+const M3U8 = "application/vnd.apple.mpegurl";
+
+/**
+ * Everything publish writes, from the job and the part markers alone (no clock, no listing order),
+ * so publishing twice produces the same bytes. master.m3u8 is last: it is written last.
+ */
+export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartRecord>): OutputFile[] {
+  const chunkParts = job.plan.chunks.chunks.map((chunk) => {
+    const part = parts.get(partNames.chunk(chunk.index));
+    if (!part) throw new Error(`missing part ${partNames.chunk(chunk.index)}`);
+    return part;
+  });
+  const files: OutputFile[] = [];
+  const variants: VariantStream[] = [];
+  const renditionSummaries = [];
+  const targetDuration = Math.max(1, Math.round(job.plan.segmentSeconds));
+
+  for (const rendition of job.plan.renditions) {
+    const segments: SegmentRecord[] = chunkParts.flatMap((part) => part.segments?.[rendition.name] ?? []);
+    const codecs = chunkParts[0]?.codecs?.[rendition.name];
+    if (!codecs) throw new Error(`no codec string recorded for ${rendition.name}`);
+    const media = writeMediaPlaylist({ segments });
+    const iframes = writeIFramePlaylist({ segments });
+    const bandwidth = measureBandwidth(segments);
+    const iframeBandwidth = measureBandwidth(segments.map((s) => ({ duration: s.duration, bytes: s.iframe?.length ?? s.bytes })));
+    files.push(
+      { path: `${rendition.name}/index.m3u8`, body: media, contentType: M3U8 },
+      { path: `${rendition.name}/iframes.m3u8`, body: iframes, contentType: M3U8 },
+    );
+    const variant: VariantStream = {
+      uri: `${rendition.name}/index.m3u8`,
+      bandwidth: bandwidth.peak,
+      averageBandwidth: bandwidth.average,
+      codecs,
+      resolution: { width: rendition.width, height: rendition.height },
+      frameRate: toNumber(job.plan.chunks.frameRate),
+      iframes: { uri: `${rendition.name}/iframes.m3u8`, bandwidth: iframeBandwidth.peak, averageBandwidth: iframeBandwidth.average },
+    };
+    variants.push(variant);
+    renditionSummaries.push({
+      name: rendition.name,
+      width: rendition.width,
+      height: rendition.height,
+      codecs,
+      frameRate: variant.frameRate,
+      bandwidth: bandwidth.peak,
+      averageBandwidth: bandwidth.average,
+      playlist: variant.uri,
+      iframePlaylist: variant.iframes!.uri,
+      segments: segments.map((s) => `${rendition.name}/${s.uri}`),
+    });
+  }
+
+  const audioPart = job.plan.hasAudio ? parts.get(partNames.audio) : undefined;
+  const audioSegments = audioPart?.segments?.audio;
+  let audioSummary = null;
+  if (job.plan.hasAudio) {
+    if (!audioSegments?.length) throw new Error("missing audio segments");
+    const bandwidth = measureBandwidth(audioSegments, { targetDuration });
+    files.push({ path: "audio/index.m3u8", body: writeMediaPlaylist({ segments: audioSegments }), contentType: M3U8 });
+    audioSummary = {
+      codecs: "mp4a.40.2",
+      channels: AUDIO_RENDITION.channels,
+      sampleRate: AUDIO_RENDITION.sampleRate,
+      bandwidth: bandwidth.peak,
+      averageBandwidth: bandwidth.average,
+      playlist: "audio/index.m3u8",
+      segments: audioSegments.map((s) => `audio/${s.uri}`),
+    };
+  }
+
+  const thumbnails = parts.get(partNames.thumbnails)?.details ?? null;
+  const master = writeMasterPlaylist({
+    variants,
+    ...(audioSummary
+      ? {
+          audio: {
+            groupId: "audio",
+            name: "Main",
+            uri: audioSummary.playlist,
+            channels: AUDIO_RENDITION.channels,
+            default: true,
+            bandwidth: { peak: audioSummary.bandwidth, average: audioSummary.averageBandwidth },
+          },
+        }
+      : {}),
+  });
+
+  const manifest = {
+    id: job.videoId,
+    status: "ready",
+    durationSeconds: round(job.plan.chunks.totalFrames / toNumber(job.plan.chunks.frameRate)),
+    master: "master.m3u8",
+    source: describeSourceForManifest(job),
+    renditions: renditionSummaries,
+    audio: audioSummary,
+    thumbnails,
+    files: [...files.map((f) => f.path), "master.m3u8", ...renditionSummaries.flatMap((r) => r.segments), ...(audioSummary?.segments ?? [])].sort(),
+    timings: timings(job, parts),
+  };
+  files.push({ path: "manifest.json", body: `${JSON.stringify(manifest, null, 2)}\n`, contentType: "application/json" });
+  files.push({ path: "master.m3u8", body: master, contentType: M3U8 });
+  return files;
+}
+
+function describeSourceForManifest(job: JobRecord & Pick<ActiveJob, "source">) {
+  const { source } = job;
+  return {
+    originalName: job.originalName ?? null,
+    container: source.formatName,
+    sizeBytes: source.sizeBytes,
+    durationSeconds: round(source.durationSeconds),
+    video: {
+      codec: source.video.codec,
+      width: source.video.displayWidth,
+      height: source.video.displayHeight,
+      rotation: source.video.rotation,
+      frameRate: round(toNumber(source.video.frameRate)),
+      hdr: source.video.hdr,
+    },
+    audio: source.audio ? { codec: source.audio.codec, channels: source.audio.channels, sampleRate: source.audio.sampleRate } : null,
+  };
+}
+
+function timings(job: ActiveJob, parts: ReadonlyMap<string, PartRecord>) {
+  const entries = [...parts.values()].sort((a, b) => a.part.localeCompare(b.part));
+  const finished = entries.map((p) => p.finishedAt).sort();
+  const lastFinished = finished[finished.length - 1] ?? job.updatedAt;
+  return {
+    createdAt: job.createdAt,
+    partsFinishedAt: lastFinished,
+    processingSeconds: round((Date.parse(lastFinished) - Date.parse(job.createdAt)) / 1000),
+    parts: Object.fromEntries(
+      entries.map((p) => [p.part, { startedAt: p.startedAt, finishedAt: p.finishedAt, seconds: round((Date.parse(p.finishedAt) - Date.parse(p.startedAt)) / 1000) }]),
+    ),
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

@@ -1,0 +1,67 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { PermanentError, RetryableError } from "../../shared/errors.ts";
+import { checkHls } from "../../shared/hls/check-hls.ts";
+import { readJsonObject, writeJob } from "../../shared/job.ts";
+import { keys } from "../../shared/keys.ts";
+import { parseMessage } from "../../shared/messages.ts";
+import { listAll } from "../../shared/ports.ts";
+import { downloadTo, nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
+import { failJobOnPermanentError, loadActiveJob } from "../../shared/pipeline/job-guard.ts";
+import type { PartRecord } from "../../shared/pipeline/parts.ts";
+import type { MessageHandler } from "../../shared/runtime/types.ts";
+import { buildOutputs } from "./build-outputs.ts";
+
+/**
+ * publish: fan-in. Builds every playlist and manifest.json from the part markers, runs the
+ * conformance check on the result, and only then writes the master playlist and marks the video
+ * ready. Nothing is ready until the check passes.
+ */
+export function createPublishHandler(deps: PipelineDeps): MessageHandler {
+  return async (received, context) => {
+    const message = parseMessage(received.body);
+    if (message.type !== "publish-video") throw new RetryableError(`publish got ${message.type}`);
+    const logger = context.logger.child({ videoId: message.videoId });
+    const job = await loadActiveJob(deps, message.videoId, logger);
+    if (!job) return;
+
+    const parts = new Map<string, PartRecord>();
+    const prefix = keys.partsPrefix(job.videoId);
+    for (const object of await listAll(deps.store, prefix)) {
+      const record = await readJsonObject<PartRecord>(deps.store, object.key);
+      parts.set(record.part, record);
+    }
+    const missing = job.plan.parts.filter((part) => !parts.has(part));
+    if (missing.length) throw new RetryableError(`publish before every part finished: missing ${missing.join(", ")}`, { videoId: job.videoId });
+
+    await failJobOnPermanentError(deps, job, async () => {
+      const files = buildOutputs(job, parts);
+      const report = await withTempDir(deps, "publish", async (dir) => {
+        for (const file of files) {
+          await mkdir(dirname(join(dir, file.path)), { recursive: true });
+          await writeFile(join(dir, file.path), file.body);
+        }
+        const manifestFile = files.find((f) => f.path === "manifest.json");
+        const manifest = JSON.parse(manifestFile!.body) as { files: string[] };
+        for (const path of manifest.files.filter((p) => p.endsWith(".ts"))) {
+          await mkdir(dirname(join(dir, path)), { recursive: true });
+          await downloadTo(deps.store, keys.output(job.videoId, path), join(dir, path));
+        }
+        return checkHls(join(dir, "master.m3u8"), { binaries: deps.binaries, logger });
+      });
+      if (!report.ok) {
+        const failures = report.failures.map((f) => `${f.rule}${f.rendition ? ` (${f.rendition})` : ""}: ${f.detail}`);
+        logger.error({ failures }, "conformance check failed; not publishing");
+        throw new PermanentError(`the output failed the HLS conformance check: ${failures.slice(0, 5).join("; ")}`, { videoId: job.videoId });
+      }
+      // master.m3u8 comes last in `files`: a player finds nothing until everything else is there.
+      for (const file of files) {
+        await deps.store.put(keys.output(job.videoId, file.path), file.body, { contentType: file.contentType });
+      }
+      await deps.store.deletePrefix(`${keys.workPrefix(job.videoId)}chunks/`);
+      const timestamp = nowIso(deps);
+      await writeJob(deps.store, { ...job, status: "ready", updatedAt: timestamp, readyAt: timestamp });
+      logger.info({ renditions: job.plan.renditions.length }, "published: ready");
+    });
+  };
+}

@@ -1,0 +1,89 @@
+import { join } from "node:path";
+import { createReadStream } from "node:fs";
+import { keys } from "../../shared/keys.ts";
+import { parseMessage } from "../../shared/messages.ts";
+import type { PipelineMessage } from "../../shared/messages.ts";
+import { splitArgs } from "../../shared/media/encode-args.ts";
+import { runProcess } from "../../shared/media/run-process.ts";
+import { downloadTo, enqueue, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
+import { failJobOnPermanentError, loadActiveJob } from "../../shared/pipeline/job-guard.ts";
+import type { MessageHandler } from "../../shared/runtime/types.ts";
+import { RetryableError } from "../../shared/errors.ts";
+
+/** Extra source copied past a chunk's end, so B-frames shown before the cut are in the file. */
+const CHUNK_TAIL_SECONDS = 1;
+
+/**
+ * split: cuts the chosen video track into chunk files by stream copy (no re-encode), each starting
+ * at the source keyframe at or before its first frame, then fans out: one transcode message per
+ * chunk, one for audio, one for thumbnails.
+ */
+export function createSplitHandler(deps: PipelineDeps): MessageHandler {
+  return async (received, context) => {
+    const message = parseMessage(received.body);
+    if (message.type !== "split-source") throw new RetryableError(`split got ${message.type}`);
+    const logger = context.logger.child({ videoId: message.videoId });
+    const job = await loadActiveJob(deps, message.videoId, logger);
+    if (!job) return;
+
+    await failJobOnPermanentError(deps, job, () =>
+      withTempDir(deps, "split", async (dir) => {
+        const sourcePath = join(dir, "source");
+        await downloadTo(deps.store, job.sourceKey, sourcePath);
+        const { chunks } = job.plan.chunks;
+        const video = job.source.video;
+        const firstKeyframe = video.startTime;
+        const transcodes: PipelineMessage[] = [];
+        for (const chunk of chunks) {
+          const chunkPath = join(dir, `chunk-${chunk.index}.mkv`);
+          const isLast = chunk.index === chunks.length - 1;
+          const startsAtFirstKeyframe = chunk.sourceKeyframeTime <= firstKeyframe + 1e-6;
+          await runProcess(
+            deps.binaries.ffmpeg,
+            splitArgs({
+              input: sourcePath,
+              output: chunkPath,
+              streamIndex: video.index,
+              keyframeTime: startsAtFirstKeyframe ? undefined : chunk.sourceKeyframeTime,
+              durationSeconds: isLast ? undefined : video.startTime + chunk.endTime - chunk.sourceKeyframeTime + CHUNK_TAIL_SECONDS,
+            }),
+            { logger, signal: context.signal, classify: () => "permanent" },
+          );
+          const chunkStart = await firstKeyframeOffset(deps, chunkPath, context.signal);
+          const cutAt = startsAtFirstKeyframe ? firstKeyframe : chunk.sourceKeyframeTime;
+          await deps.store.put(keys.chunk(job.videoId, chunk.index), createReadStream(chunkPath));
+          transcodes.push({
+            type: "transcode-chunk",
+            version: 1,
+            videoId: job.videoId,
+            chunkIndex: chunk.index,
+            seekSeconds: Math.max(0, video.startTime + chunk.startTime - cutAt + chunkStart),
+          });
+        }
+        await enqueue(deps, [
+          ...transcodes,
+          ...(job.plan.hasAudio ? [{ type: "encode-audio", version: 1, videoId: job.videoId } as const] : []),
+          { type: "make-thumbnails", version: 1, videoId: job.videoId },
+        ]);
+        logger.info({ chunks: chunks.length }, "split");
+      }),
+    );
+  };
+}
+
+/**
+ * Where the chunk's first keyframe sits relative to the chunk file's start, as ffmpeg's `-ss`
+ * counts it. Normally 0; not when the muxer shifted timestamps for B-frame reordering.
+ */
+async function firstKeyframeOffset(deps: PipelineDeps, chunkPath: string, signal: AbortSignal): Promise<number> {
+  const { stdout } = await runProcess(
+    deps.binaries.ffprobe,
+    ["-v", "error", "-read_intervals", "%+#30", "-show_entries", "packet=pts_time,flags:format=start_time", "-of", "json", chunkPath],
+    { signal, classify: () => "permanent" },
+  );
+  const parsed = JSON.parse(stdout.toString("utf8")) as { format?: { start_time?: string }; packets?: Array<{ pts_time?: string; flags?: string }> };
+  const start = Number(parsed.format?.start_time ?? 0) || 0;
+  const keyframe = parsed.packets?.find((packet) => packet.flags?.startsWith("K") && packet.pts_time !== undefined);
+  if (!keyframe) throw new RetryableError(`chunk ${chunkPath} holds no keyframe`);
+  return Number(keyframe.pts_time) - start;
+}

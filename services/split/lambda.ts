@@ -1,0 +1,3 @@
+import { createStageLambda } from "../../shared/pipeline/entry.ts";
+
+export const handler = createStageLambda("split");

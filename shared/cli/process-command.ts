@@ -1,0 +1,90 @@
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import type { Config } from "../config.ts";
+import { readJob, type JobRecord } from "../job.ts";
+import { keys } from "../keys.ts";
+import type { Logger } from "../logger.ts";
+import { serialize } from "../messages.ts";
+import { listAll } from "../ports.ts";
+import { openPipelineEnvironment, startStageWorkers, type EnvironmentOptions } from "../pipeline/runtime.ts";
+
+export interface ProcessOptions extends EnvironmentOptions {
+  file: string;
+  outDir?: string;
+  /** Progress lines for people (stderr in the CLI). */
+  progress?: (line: string) => void;
+  pollMilliseconds?: number;
+}
+
+export interface ProcessResult {
+  videoId: string;
+  job: JobRecord;
+  outDir?: string;
+}
+
+export function newVideoId(): string {
+  return `${Date.now().toString(36)}${randomBytes(5).toString("hex")}`;
+}
+
+/**
+ * The whole pipeline on one machine: the same queues and handlers as production, all in this
+ * process. Uploads the file, waits for `ready` or `failed`, and copies the HLS tree out.
+ */
+export async function processFile(config: Readonly<Config>, logger: Logger, options: ProcessOptions): Promise<ProcessResult> {
+  const path = resolve(options.file);
+  if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`no such file: ${options.file}`);
+  const env = await openPipelineEnvironment(config, logger, options);
+  const { store, queues } = env.deps;
+  const workers = startStageWorkers(env);
+  const progress = options.progress ?? (() => {});
+  try {
+    const videoId = newVideoId();
+    const sourceKey = keys.source(videoId, extname(path).toLowerCase().replace(/[^.a-z0-9]/g, "").slice(0, 6));
+    await store.put(sourceKey, createReadStream(path));
+    await queues.ingest.send(serialize({ type: "source-uploaded", version: 1, videoId, sourceKey, originalName: basename(path) }));
+    progress(`vodpipe: processing ${basename(path)} as video ${videoId}`);
+
+    const job = await waitForEnd(env.deps.store, videoId, progress, options.pollMilliseconds ?? 250);
+    if (job.status !== "ready") return { videoId, job };
+    const outDir = resolve(options.outDir ?? join("out", videoId));
+    await copyTree(store, keys.outputPrefix(videoId), outDir);
+    return { videoId, job, outDir };
+  } finally {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    await env.close();
+  }
+}
+
+async function waitForEnd(
+  store: Parameters<typeof readJob>[0],
+  videoId: string,
+  progress: (line: string) => void,
+  pollMilliseconds: number,
+): Promise<JobRecord> {
+  let last = "";
+  for (;;) {
+    const job = await readJob(store, videoId);
+    if (job && job.status !== "processing") return job;
+    let line = "ingesting";
+    if (job?.plan) {
+      const done = (await listAll(store, keys.partsPrefix(videoId))).length;
+      line = `${done}/${job.plan.parts.length} parts done (${job.plan.chunks.chunks.length} chunks × ${job.plan.renditions.length} renditions${job.plan.hasAudio ? ", audio" : ""}, thumbnails)`;
+      if (done === job.plan.parts.length) line = "publishing";
+    }
+    if (line !== last) progress(`vodpipe: ${line}`);
+    last = line;
+    await new Promise((resolveTimer) => setTimeout(resolveTimer, pollMilliseconds));
+  }
+}
+
+/** Copies every object under a prefix into a folder, replacing what the folder held. */
+async function copyTree(store: Parameters<typeof readJob>[0], prefix: string, outDir: string): Promise<void> {
+  await rm(outDir, { recursive: true, force: true });
+  for (const object of await listAll(store, prefix)) {
+    const target = join(outDir, object.key.slice(prefix.length));
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, await store.getBuffer(object.key));
+  }
+}

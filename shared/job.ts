@@ -1,0 +1,76 @@
+import type { ObjectStore } from "./ports.ts";
+import { NotFoundError } from "./errors.ts";
+import { keys } from "./keys.ts";
+import type { Rendition } from "./media/ladder.ts";
+import type { ChunkPlan } from "./media/chunk-plan.ts";
+import type { SourceInfo } from "./media/source-info.ts";
+
+export type JobStatus = "processing" | "ready" | "failed";
+
+/** What ingest decided; every later stage reads it instead of probing again. */
+export interface JobPlan {
+  segmentSeconds: number;
+  x264Preset: string;
+  renditions: Rendition[];
+  chunks: ChunkPlan;
+  /** Whether the picture needs tone-mapping (HDR) or deinterlacing. */
+  toneMap: "pq" | "hlg" | null;
+  hasAudio: boolean;
+  /** The parts publish waits for: chunk-000…, audio, thumbnails. */
+  parts: string[];
+}
+
+export type StoredSource = Omit<SourceInfo, "video"> & { video: Omit<SourceInfo["video"], "keyframeTimes"> };
+
+/** One video's state, kept as a small JSON document next to its outputs. */
+export interface JobRecord {
+  videoId: string;
+  status: JobStatus;
+  /** For `failed`: what went wrong, in words a person can act on. */
+  reason?: string;
+  sourceKey: string;
+  originalName?: string;
+  createdAt: string;
+  updatedAt: string;
+  source?: StoredSource;
+  plan?: JobPlan;
+  readyAt?: string;
+}
+
+export async function readJob(store: ObjectStore, videoId: string): Promise<JobRecord | undefined> {
+  try {
+    return JSON.parse((await store.getBuffer(keys.job(videoId))).toString("utf8")) as JobRecord;
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+export async function writeJob(store: ObjectStore, job: JobRecord): Promise<void> {
+  await store.put(keys.job(job.videoId), JSON.stringify(job, null, 2), { contentType: "application/json" });
+}
+
+/** Marks a job failed with a reason; a job already `ready` is left alone (a late duplicate failing). */
+export async function markFailed(
+  store: ObjectStore,
+  videoId: string,
+  reason: string,
+  fallback: { sourceKey: string; originalName?: string },
+  now: () => Date = () => new Date(),
+): Promise<JobRecord> {
+  const existing = await readJob(store, videoId);
+  if (existing?.status === "ready") return existing;
+  const timestamp = now().toISOString();
+  const job: JobRecord = {
+    ...(existing ?? { videoId, sourceKey: fallback.sourceKey, originalName: fallback.originalName, createdAt: timestamp }),
+    status: "failed",
+    reason,
+    updatedAt: timestamp,
+  };
+  await writeJob(store, job);
+  return job;
+}
+
+export async function readJsonObject<T>(store: ObjectStore, key: string): Promise<T> {
+  return JSON.parse((await store.getBuffer(key)).toString("utf8")) as T;
+}

@@ -1,0 +1,198 @@
+import { AUDIO_RENDITION } from "./ladder-table.ts";
+import type { Rendition } from "./ladder.ts";
+import type { Rational } from "./frame-rate.ts";
+import { safeInputOptions } from "./probe.ts";
+
+/** Seconds as ffmpeg reads them, without float noise like 2.0000000000000004. */
+export function seconds(value: number): string {
+  return (Math.round(value * 1e6) / 1e6).toFixed(6);
+}
+
+export interface SplitArgs {
+  input: string;
+  output: string;
+  streamIndex: number;
+  /** The source keyframe the chunk starts at (0 = file start); undefined: the first one. */
+  keyframeTime?: number;
+  /** How much to copy after the keyframe; omitted: to the end. */
+  durationSeconds?: number;
+}
+
+/**
+ * One chunk of the video stream, stream-copied (no re-encode) from a source keyframe. Only the
+ * chosen video track is kept; audio is encoded once from the source by the audio service.
+ */
+export function splitArgs(args: SplitArgs): string[] {
+  return [
+    "-v", "error", "-nostdin", "-y",
+    ...safeInputOptions(),
+    // Just past the keyframe, so float rounding can never make ffmpeg seek to the one before.
+    // The first chunk never seeks: some files (FLV without an index) cannot seek at all.
+    ...(args.keyframeTime === undefined ? [] : ["-ss", seconds(args.keyframeTime + 0.001)]),
+    "-i", args.input,
+    "-map", `0:${args.streamIndex}`,
+    "-c", "copy", "-an", "-sn", "-dn",
+    "-map_metadata", "-1", "-map_chapters", "-1",
+    "-fflags", "+bitexact",
+    ...(args.durationSeconds === undefined ? [] : ["-t", seconds(args.durationSeconds)]),
+    "-f", "matroska",
+    args.output,
+  ];
+}
+
+export interface VideoFilterOptions {
+  frameRate: Rational;
+  toneMap: "pq" | "hlg" | null;
+}
+
+/** Filters applied once per decoded frame, before the split into renditions. */
+export function sharedVideoFilters(options: VideoFilterOptions): string[] {
+  const filters = [
+    // Deinterlaces only frames flagged interlaced (DV, broadcast); progressive frames pass through.
+    "yadif=mode=0:parity=-1:deint=1",
+  ];
+  if (options.toneMap) {
+    filters.push(
+      "zscale=t=linear:npl=100",
+      "format=gbrpf32le",
+      "zscale=p=bt709",
+      "tonemap=tonemap=hable:desat=0",
+      "zscale=t=bt709:m=bt709:r=tv",
+    );
+  }
+  filters.push(
+    `fps=${options.frameRate.num}/${options.frameRate.den}`,
+    // Headers and timestamps can promise a frame more than the stream delivers (millisecond FLV
+    // timestamps): repeat the last frame so every encode has exactly the planned frame count.
+    "tpad=stop_mode=clone:stop_duration=1",
+  );
+  return filters;
+}
+
+export interface RenditionOutput {
+  rendition: Rendition;
+  /** ffmpeg's own playlist for this chunk (read back for segment durations, then discarded). */
+  playlistPath: string;
+  /** printf-style, e.g. /tmp/x/720p/seg-%05d.ts */
+  segmentPattern: string;
+}
+
+export interface TranscodeChunkArgs {
+  input: string;
+  /** Where the chunk's first output frame sits inside the chunk file (seconds from its start). */
+  seekSeconds: number;
+  frameCount: number;
+  /** Output timeline offset: the chunk's start time in the video, so timestamps run on across chunks. */
+  startTime: number;
+  firstSegment: number;
+  keyframeOffsets: readonly number[];
+  filters: VideoFilterOptions;
+  preset: string;
+  threads: number;
+  outputs: readonly RenditionOutput[];
+}
+
+/** The keyframe expression: an IDR at every segment start of this chunk, and nowhere else. */
+export function forceKeyframesExpression(keyframeOffsets: readonly number[]): string {
+  const [first = 0, second] = keyframeOffsets;
+  const step = second === undefined ? 0 : second - first;
+  const last = keyframeOffsets[keyframeOffsets.length - 1] ?? 0;
+  if (step <= 0) return "expr:eq(n,0)";
+  return `expr:lte(n,${last})*not(mod(n,${step}))`;
+}
+
+/** Decode a chunk once, encode every rendition: codec options are repeated for each output. */
+export function transcodeChunkArgs(args: TranscodeChunkArgs): string[] {
+  const labels = args.outputs.map((_, i) => `v${i}`);
+  const split = args.outputs.length > 1 ? `,split=${args.outputs.length}${labels.map((l) => `[s${l}]`).join("")}` : "[sv0]";
+  const graph = [
+    `[0:v:0]${sharedVideoFilters(args.filters).join(",")}${split}`,
+    ...args.outputs.map(
+      ({ rendition }, i) =>
+        `[s${labels[i]}]scale=${rendition.width}:${rendition.height}:flags=bicubic:out_range=tv,setsar=1,format=yuv420p[${labels[i]}]`,
+    ),
+  ].join(";");
+  const gop = (args.keyframeOffsets[1] ?? args.frameCount) * 2;
+  const result = [
+    "-v", "error", "-nostdin", "-y",
+    "-threads", String(args.threads),
+    "-ss", seconds(Math.max(0, args.seekSeconds)),
+    "-i", args.input,
+    "-filter_complex", graph,
+  ];
+  args.outputs.forEach(({ rendition, playlistPath, segmentPattern }, i) => {
+    result.push(
+      "-map", `[${labels[i]}]`,
+      "-c:v", "libx264",
+      "-preset", args.preset,
+      "-profile:v", rendition.profile,
+      "-b:v", `${rendition.videoKbps}k`,
+      "-maxrate", `${rendition.maxrateKbps}k`,
+      "-bufsize", `${rendition.bufsizeKbps}k`,
+      "-g", String(Math.max(2, gop)),
+      "-keyint_min", "1",
+      "-sc_threshold", "0",
+      "-force_key_frames", forceKeyframesExpression(args.keyframeOffsets),
+      "-threads", String(args.threads),
+      "-frames:v", String(args.frameCount),
+      "-output_ts_offset", seconds(args.startTime),
+      "-map_metadata", "-1",
+      "-f", "hls",
+      // Shorter than any segment, so the muxer cuts at every (forced) keyframe and nowhere else.
+      "-hls_time", "0.1",
+      "-hls_list_size", "0",
+      "-hls_playlist_type", "vod",
+      "-hls_segment_type", "mpegts",
+      "-start_number", String(args.firstSegment),
+      "-hls_segment_filename", segmentPattern,
+      playlistPath,
+    );
+  });
+  return result;
+}
+
+const AAC_FRAME_SECONDS = 1024 / AUDIO_RENDITION.sampleRate;
+
+export interface AudioArgs {
+  input: string;
+  streamIndex: number;
+  /** Where the video starts in the source: audio is aligned to it. */
+  videoStartTime: number;
+  durationSeconds: number;
+  segmentSeconds: number;
+  playlistPath: string;
+  segmentPattern: string;
+  threads: number;
+}
+
+/**
+ * The whole audio track, once (per-chunk AAC drifts and clicks at joins): AAC-LC stereo 48 kHz,
+ * aligned to the first video frame, padded or cut to exactly the video's length.
+ */
+export function audioArgs(args: AudioArgs): string[] {
+  return [
+    "-v", "error", "-nostdin", "-y",
+    "-threads", String(args.threads),
+    ...safeInputOptions(),
+    ...(args.videoStartTime > 0 ? ["-ss", seconds(args.videoStartTime)] : []),
+    "-i", args.input,
+    "-map", `0:${args.streamIndex}`,
+    "-vn", "-sn", "-dn",
+    "-af", `aresample=${AUDIO_RENDITION.sampleRate}:async=1:first_pts=0,apad`,
+    "-c:a", "aac",
+    "-b:a", `${AUDIO_RENDITION.kbps}k`,
+    "-ac", String(AUDIO_RENDITION.channels),
+    "-ar", String(AUDIO_RENDITION.sampleRate),
+    // The AAC encoder adds one priming frame that MPEG-TS keeps (no edit list), so ask for one
+    // frame less: the decoded track then ends within one AAC frame of the video.
+    "-t", seconds(Math.max(AAC_FRAME_SECONDS, args.durationSeconds - AAC_FRAME_SECONDS)),
+    "-map_metadata", "-1",
+    "-f", "hls",
+    "-hls_time", String(args.segmentSeconds),
+    "-hls_list_size", "0",
+    "-hls_playlist_type", "vod",
+    "-hls_segment_type", "mpegts",
+    "-hls_segment_filename", args.segmentPattern,
+    args.playlistPath,
+  ];
+}

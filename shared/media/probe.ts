@@ -1,0 +1,116 @@
+import type { Logger } from "../logger.ts";
+import { runProcess } from "./run-process.ts";
+
+/**
+ * Demuxers vodpipe lets ffmpeg use on uploads. Anything else (hls, concat, image sequences, tty…)
+ * is refused before ffmpeg can follow a URL or read another file named inside the upload.
+ */
+export const ALLOWED_DEMUXERS = [
+  "mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "mpegts", "avi", "flv", "dv",
+  "mpeg", "mpegvideo", "mp3", "ogg", "asf", "mxf", "wav", "aac", "m4v", "h264", "hevc",
+] as const;
+
+/** Input options for every ffmpeg/ffprobe run that reads an upload: local files only, known formats only. */
+export function safeInputOptions(): string[] {
+  return ["-protocol_whitelist", "file", "-format_whitelist", ALLOWED_DEMUXERS.join(",")];
+}
+
+export interface RawStream {
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  profile?: string;
+  width?: number;
+  height?: number;
+  pix_fmt?: string;
+  sample_aspect_ratio?: string;
+  field_order?: string;
+  color_transfer?: string;
+  color_range?: string;
+  r_frame_rate?: string;
+  avg_frame_rate?: string;
+  nb_frames?: string;
+  duration?: string;
+  start_time?: string;
+  channels?: number;
+  sample_rate?: string;
+  bits_per_raw_sample?: string;
+  disposition?: Record<string, number>;
+  side_data_list?: Array<{ side_data_type?: string; rotation?: number }>;
+  tags?: Record<string, string>;
+}
+
+export interface RawProbe {
+  format?: { format_name?: string; duration?: string; start_time?: string; size?: string; nb_streams?: number };
+  streams?: RawStream[];
+}
+
+/** ffprobe's view of the container and its streams (no packet reading). */
+export async function probeContainer(
+  ffprobe: string,
+  path: string,
+  options: { logger?: Logger; signal?: AbortSignal } = {},
+): Promise<RawProbe> {
+  const { stdout } = await runProcess(
+    ffprobe,
+    ["-v", "error", ...safeInputOptions(), "-show_format", "-show_streams", "-of", "json", path],
+    { ...options, classify: () => "permanent" },
+  );
+  return JSON.parse(stdout.toString("utf8")) as RawProbe;
+}
+
+export interface PacketTimeline {
+  /** Presentation times (s, on the input timeline ffmpeg uses: 0 = the file's start) of every packet. */
+  frameCount: number;
+  firstPts: number;
+  /** The presentation time of the last frame (in presentation order). */
+  lastPts: number;
+  /** Presentation times of keyframes, ascending. */
+  keyframeTimes: number[];
+}
+
+/**
+ * Reads the chosen video stream's packets (demux only, no decoding): frame count, real span and
+ * keyframe positions, which container headers often get wrong (FLV, VFR phone video).
+ */
+export async function probeVideoPackets(
+  ffprobe: string,
+  path: string,
+  streamIndex: number,
+  formatStartTime: number,
+  options: { logger?: Logger; signal?: AbortSignal } = {},
+): Promise<PacketTimeline> {
+  const { stdout } = await runProcess(
+    ffprobe,
+    [
+      "-v", "error", ...safeInputOptions(),
+      "-select_streams", String(streamIndex),
+      "-show_entries", "packet=pts_time,duration_time,flags",
+      "-of", "csv=p=0", path,
+    ],
+    { ...options, classify: () => "permanent" },
+  );
+  return parsePacketCsv(stdout.toString("utf8"), formatStartTime);
+}
+
+/** Parses `pts_time,duration_time,flags` lines. Packets without a pts are skipped. */
+export function parsePacketCsv(csv: string, formatStartTime: number): PacketTimeline {
+  const keyframeTimes: number[] = [];
+  let frameCount = 0;
+  let firstPts = Number.POSITIVE_INFINITY;
+  let lastPts = Number.NEGATIVE_INFINITY;
+  for (const line of csv.split("\n")) {
+    const [ptsText, , flags] = line.trim().split(",");
+    const pts = Number(ptsText);
+    // D: a packet the container's edit list discards; it is never shown.
+    if (!ptsText || ptsText === "N/A" || !Number.isFinite(pts) || flags?.includes("D")) continue;
+    const time = pts - formatStartTime;
+    frameCount += 1;
+    firstPts = Math.min(firstPts, time);
+    lastPts = Math.max(lastPts, time);
+    if (flags?.includes("K")) keyframeTimes.push(time);
+  }
+  keyframeTimes.sort((a, b) => a - b);
+  if (frameCount === 0) return { frameCount: 0, firstPts: 0, lastPts: 0, keyframeTimes };
+  return { frameCount, firstPts, lastPts, keyframeTimes };
+}

@@ -1,0 +1,77 @@
+import { spawn } from "node:child_process";
+import type { Logger } from "../logger.ts";
+import { PermanentError, RetryableError } from "../errors.ts";
+
+export interface RunOptions {
+  logger?: Logger;
+  signal?: AbortSignal;
+  /** Called with each stderr line (ffmpeg's `-progress pipe:2`-style output, warnings). */
+  onStderrLine?: (line: string) => void;
+  /** How many trailing stderr lines an error carries. */
+  stderrTail?: number;
+  /**
+   * Decides whether a non-zero exit is the input's fault (permanent) or not. Default: retryable,
+   * because a killed or out-of-memory process says nothing about the input.
+   */
+  classify?: (exit: { code: number | null; signal: NodeJS.Signals | null; stderr: string }) => "permanent" | "retryable";
+}
+
+export interface RunResult {
+  stdout: Buffer;
+  stderr: string;
+}
+
+/**
+ * Runs a media tool (ffmpeg, ffprobe) with an argument array, never a shell. Logs the command line;
+ * on failure the error carries the exit status and the tail of stderr. Aborting kills the process.
+ */
+export function runProcess(binary: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const { logger, signal, onStderrLine, stderrTail = 15 } = options;
+  const commandLine = [binary, ...args].map((part) => (/[\s'"]/.test(part) ? JSON.stringify(part) : part)).join(" ");
+  logger?.debug({ command: commandLine }, "run");
+
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new RetryableError(`not started, aborted: ${commandLine}`));
+      return;
+    }
+    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const stdout: Buffer[] = [];
+    const stderrLines: string[] = [];
+    let partial = "";
+
+    const onAbort = () => child.kill("SIGKILL");
+    signal?.addEventListener("abort", onAbort, { once: true });
+
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (text: string) => {
+      const lines = (partial + text).split(/\r?\n|\r/);
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        stderrLines.push(line);
+        if (stderrLines.length > 400) stderrLines.splice(0, stderrLines.length - 200);
+        onStderrLine?.(line);
+      }
+    });
+    child.on("error", (error) => {
+      signal?.removeEventListener("abort", onAbort);
+      reject(new RetryableError(`could not start ${binary}: ${error.message}`, { cause: error }));
+    });
+    child.on("close", (code, exitSignal) => {
+      signal?.removeEventListener("abort", onAbort);
+      if (partial) stderrLines.push(partial);
+      const stderr = stderrLines.join("\n");
+      if (code === 0) {
+        resolve({ stdout: Buffer.concat(stdout), stderr });
+        return;
+      }
+      const tail = stderrLines.filter((line) => line.trim()).slice(-stderrTail).join("\n");
+      const status = exitSignal ? `killed by ${exitSignal}` : `exit code ${code}`;
+      const message = `${commandLine}\n${status}${tail ? `\n${tail}` : ""}`;
+      logger?.warn({ command: commandLine, status, stderrTail: tail }, "media tool failed");
+      const kind = signal?.aborted || exitSignal ? "retryable" : (options.classify?.({ code, signal: exitSignal, stderr }) ?? "retryable");
+      reject(kind === "permanent" ? new PermanentError(message) : new RetryableError(message));
+    });
+  });
+}

@@ -1,0 +1,199 @@
+import { InvalidMediaError } from "../errors.ts";
+import { chooseFrameRate, parseRational, toNumber, type Rational } from "./frame-rate.ts";
+import type { PacketTimeline, RawProbe, RawStream } from "./probe.ts";
+
+export interface VideoTrack {
+  /** Absolute stream index in the file (for `-map 0:<index>`). */
+  index: number;
+  codec: string;
+  codedWidth: number;
+  codedHeight: number;
+  /** Clockwise degrees the picture is turned for display: 0, 90, 180 or 270. */
+  rotation: 0 | 90 | 180 | 270;
+  /** Size as displayed: sample aspect ratio applied, then rotation. */
+  displayWidth: number;
+  displayHeight: number;
+  pixelFormat: string;
+  hdr: "pq" | "hlg" | null;
+  fullRange: boolean;
+  frameCount: number;
+  frameRate: Rational;
+  /** On ffmpeg's input timeline (0 = the file's start). */
+  startTime: number;
+  durationSeconds: number;
+  keyframeTimes: number[];
+}
+
+export interface AudioTrack {
+  index: number;
+  codec: string;
+  channels: number;
+  sampleRate: number;
+}
+
+export interface SourceInfo {
+  formatName: string;
+  sizeBytes: number;
+  streamCount: number;
+  formatStartTime: number;
+  video: VideoTrack;
+  audio: AudioTrack | null;
+  /** Length of the output: the video track's span. */
+  durationSeconds: number;
+}
+
+export interface SourceLimits {
+  maxDurationSeconds: number;
+  maxFileBytes: number;
+  maxWidth: number;
+  maxHeight: number;
+  maxStreams: number;
+}
+
+function num(text: string | number | undefined): number | undefined {
+  const value = typeof text === "number" ? text : Number(text);
+  return text === undefined || text === "N/A" || !Number.isFinite(value) ? undefined : value;
+}
+
+export function rotationOf(stream: RawStream): 0 | 90 | 180 | 270 {
+  const fromSideData = stream.side_data_list?.find((entry) => typeof entry.rotation === "number")?.rotation;
+  const raw = fromSideData ?? num(stream.tags?.rotate);
+  if (raw === undefined) return 0;
+  // ffprobe's display-matrix rotation is counter-clockwise; tags.rotate is clockwise.
+  const clockwise = fromSideData !== undefined ? -raw : raw;
+  const normalized = (((Math.round(clockwise / 90) * 90) % 360) + 360) % 360;
+  return normalized as 0 | 90 | 180 | 270;
+}
+
+export function displaySize(stream: RawStream, rotation: number): { width: number; height: number } {
+  const width = stream.width ?? 0;
+  const height = stream.height ?? 0;
+  const sar = parseRational(stream.sample_aspect_ratio?.replace(":", "/"));
+  const sampleWidth = sar ? Math.round((width * sar.num) / sar.den) : width;
+  return rotation === 90 || rotation === 270 ? { width: height, height: sampleWidth } : { width: sampleWidth, height };
+}
+
+function isRealVideo(stream: RawStream): boolean {
+  return stream.codec_type === "video" && !stream.disposition?.attached_pic && (stream.width ?? 0) > 0 && (stream.height ?? 0) > 0;
+}
+
+/**
+ * The video track to encode: the one with the most frames (a motion photo's second track is a
+ * one-frame still, which ffmpeg's default choice picks), then the largest.
+ */
+export function chooseVideoStream(streams: readonly RawStream[]): RawStream | undefined {
+  const score = (stream: RawStream) => {
+    const frames = num(stream.nb_frames) ?? (num(stream.duration) ?? 0) * (toNumber(parseRational(stream.avg_frame_rate) ?? { num: 25, den: 1 }));
+    return [frames, (stream.width ?? 0) * (stream.height ?? 0)] as const;
+  };
+  return streams.filter(isRealVideo).sort((a, b) => {
+    const [fa, pa] = score(a);
+    const [fb, pb] = score(b);
+    return fb - fa || pb - pa || a.index - b.index;
+  })[0];
+}
+
+export function chooseAudioStream(streams: readonly RawStream[]): RawStream | undefined {
+  const audio = streams.filter((s) => s.codec_type === "audio" && (s.channels ?? 0) > 0);
+  return audio.find((s) => s.disposition?.default) ?? audio[0];
+}
+
+/** Checks that the container holds a usable video before any packet is read. */
+export function assertUsableContainer(probe: RawProbe, sizeBytes: number, limits: SourceLimits): RawStream {
+  const streams = probe.streams ?? [];
+  if (streams.length === 0) {
+    throw new InvalidMediaError("the file holds no audio or video tracks (an empty container); upload the recording itself");
+  }
+  if (streams.length > limits.maxStreams) {
+    throw new InvalidMediaError(`the file has ${streams.length} streams; at most ${limits.maxStreams} are accepted`);
+  }
+  if (sizeBytes > limits.maxFileBytes) {
+    throw new InvalidMediaError(`the file is ${sizeBytes} bytes; the limit is ${limits.maxFileBytes} bytes`);
+  }
+  const video = chooseVideoStream(streams);
+  if (!video) {
+    const hasAudio = streams.some((s) => s.codec_type === "audio");
+    const hasCover = streams.some((s) => s.disposition?.attached_pic);
+    throw new InvalidMediaError(
+      hasAudio
+        ? `the file has no video track, only audio${hasCover ? " and cover art" : ""}; vodpipe needs a video`
+        : "the file has no video track",
+    );
+  }
+  const { width, height } = displaySize(video, rotationOf(video));
+  if (width > limits.maxWidth || height > limits.maxHeight) {
+    throw new InvalidMediaError(
+      `the video is ${width}x${height}; the largest accepted size is ${limits.maxWidth}x${limits.maxHeight}`,
+    );
+  }
+  return video;
+}
+
+/** Combines the container probe and the video packet timeline into what the planner needs. */
+export function describeSource(
+  probe: RawProbe,
+  videoStream: RawStream,
+  packets: PacketTimeline,
+  sizeBytes: number,
+  options: SourceLimits & { maxFrameRate: number },
+): SourceInfo {
+  if (packets.frameCount === 0) {
+    throw new InvalidMediaError("the video track has no frames (zero duration)");
+  }
+  const headerRate = parseRational(videoStream.avg_frame_rate) ?? parseRational(videoStream.r_frame_rate);
+  const frameRate = chooseFrameRate({
+    frameCount: packets.frameCount,
+    startSpanSeconds: packets.lastPts - packets.firstPts,
+    headerRate,
+    maxFrameRate: options.maxFrameRate,
+  });
+  // N frames starting at firstPts..lastPts last (lastPts - firstPts) plus one frame.
+  const sourceRate = chooseFrameRate({
+    frameCount: packets.frameCount,
+    startSpanSeconds: packets.lastPts - packets.firstPts,
+    headerRate,
+    maxFrameRate: Number.POSITIVE_INFINITY,
+  });
+  const durationSeconds = packets.lastPts - packets.firstPts + 1 / toNumber(sourceRate);
+  if (durationSeconds > options.maxDurationSeconds) {
+    throw new InvalidMediaError(
+      `the video lasts ${durationSeconds.toFixed(1)} s; the limit is ${options.maxDurationSeconds} s`,
+    );
+  }
+  const rotation = rotationOf(videoStream);
+  const display = displaySize(videoStream, rotation);
+  const transfer = videoStream.color_transfer ?? "";
+  const audioStream = chooseAudioStream(probe.streams ?? []);
+  return {
+    formatName: probe.format?.format_name ?? "unknown",
+    sizeBytes,
+    streamCount: probe.streams?.length ?? 0,
+    formatStartTime: num(probe.format?.start_time) ?? 0,
+    durationSeconds,
+    video: {
+      index: videoStream.index,
+      codec: videoStream.codec_name ?? "unknown",
+      codedWidth: videoStream.width ?? 0,
+      codedHeight: videoStream.height ?? 0,
+      rotation,
+      displayWidth: display.width,
+      displayHeight: display.height,
+      pixelFormat: videoStream.pix_fmt ?? "unknown",
+      hdr: transfer === "smpte2084" ? "pq" : transfer === "arib-std-b67" ? "hlg" : null,
+      fullRange: (videoStream.pix_fmt ?? "").startsWith("yuvj") || videoStream.color_range === "pc",
+      frameCount: packets.frameCount,
+      frameRate,
+      startTime: packets.firstPts,
+      durationSeconds,
+      keyframeTimes: packets.keyframeTimes,
+    },
+    audio: audioStream
+      ? {
+          index: audioStream.index,
+          codec: audioStream.codec_name ?? "unknown",
+          channels: audioStream.channels ?? 2,
+          sampleRate: num(audioStream.sample_rate) ?? 48_000,
+        }
+      : null,
+  };
+}

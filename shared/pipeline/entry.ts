@@ -1,0 +1,41 @@
+import { loadConfig } from "../config.ts";
+import { createLogger } from "../logger.ts";
+import type { Stage } from "../messages.ts";
+import { createSqsLambdaHandler, type SqsLambdaHandler } from "../runtime/lambda.ts";
+import { runUntilSignalled } from "../runtime/worker.ts";
+import { failJobHook, openPipelineEnvironment, startStageWorkers, type PipelineEnvironment } from "./runtime.ts";
+import { createStageHandlers } from "./stage-handlers.ts";
+
+/** Entry for `services/<stage>/worker.ts`: poll the stage's queue until SIGTERM. */
+export async function runStageWorker(stage: Stage): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.logLevel });
+  const env = await openPipelineEnvironment(config, logger);
+  await runUntilSignalled(startStageWorkers(env, [stage]), logger);
+  await env.close();
+}
+
+/**
+ * Entry for `services/<stage>/lambda.ts`: an SQS-event Lambda handler. Clients are built on the
+ * first invocation and reused while the execution environment lives.
+ */
+export function createStageLambda(stage: Stage): SqsLambdaHandler {
+  let ready: Promise<{ env: PipelineEnvironment; handler: SqsLambdaHandler }> | undefined;
+  const init = async () => {
+    const config = loadConfig(process.env);
+    const logger = createLogger({ level: config.logLevel });
+    const env = await openPipelineEnvironment(config, logger);
+    const handler = createSqsLambdaHandler({
+      service: stage,
+      handle: createStageHandlers(env.deps)[stage],
+      logger: logger.child({ service: stage }),
+      deadLetter: env.queueSet.deadLetters[stage],
+      onPermanentFailure: failJobHook(env.deps),
+    });
+    return { env, handler };
+  };
+  return async (event, context) => {
+    ready ??= init();
+    return (await ready).handler(event, context);
+  };
+}

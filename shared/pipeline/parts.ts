@@ -1,0 +1,105 @@
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { createReadStream } from "node:fs";
+import { listAll } from "../ports.ts";
+import { keys, segmentName } from "../keys.ts";
+import { readFirstVideoFrame } from "../media/ts-first-frame.ts";
+import { h264CodecString } from "../hls/h264-codec-string.ts";
+import { enqueue, nowIso, type PipelineDeps } from "./deps.ts";
+import type { ActiveJob } from "./job-guard.ts";
+
+/** One HLS segment as a part recorded it; publish builds the playlists from these. */
+export interface SegmentRecord {
+  uri: string;
+  duration: number;
+  bytes: number;
+  /** First-frame byte range, for I-frame playlists (video only). */
+  iframe?: { offset: number; length: number };
+}
+
+/** The marker a finished part writes: what it produced, and when. */
+export interface PartRecord {
+  part: string;
+  startedAt: string;
+  finishedAt: string;
+  /** Segments per rendition name (`720p`, `audio`). */
+  segments?: Record<string, SegmentRecord[]>;
+  /** Video codec string per rendition, read from the first segment's SPS. */
+  codecs?: Record<string, string>;
+  /** Anything else the part wants publish to know (thumbnail files). */
+  details?: unknown;
+}
+
+/** Parses ffmpeg's own media playlist: segment file names and durations, in order. */
+export function parseFfmpegPlaylist(text: string): Array<{ uri: string; duration: number }> {
+  const segments: Array<{ uri: string; duration: number }> = [];
+  let duration: number | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    if (line.startsWith("#EXTINF:")) duration = Number(line.slice(8).split(",")[0]);
+    else if (line && !line.startsWith("#") && duration !== undefined) {
+      segments.push({ uri: line.trim(), duration });
+      duration = undefined;
+    }
+  }
+  return segments;
+}
+
+/**
+ * Uploads the segments ffmpeg wrote for one rendition into the output tree and describes them.
+ * `video` segments also get their first-frame byte range and codec string.
+ */
+export async function uploadSegments(
+  deps: PipelineDeps,
+  videoId: string,
+  rendition: string,
+  localDir: string,
+  playlistFile: string,
+  video: boolean,
+): Promise<{ segments: SegmentRecord[]; codec?: string }> {
+  const listed = parseFfmpegPlaylist(await readFile(join(localDir, playlistFile), "utf8"));
+  const segments: SegmentRecord[] = [];
+  let codec: string | undefined;
+  for (const { uri, duration } of listed) {
+    const path = join(localDir, uri);
+    const record: SegmentRecord = { uri, duration, bytes: (await stat(path)).size };
+    if (video) {
+      const frame = readFirstVideoFrame(await readFile(path));
+      record.iframe = frame.byteRange;
+      codec ??= h264CodecString(frame.payload);
+    }
+    await deps.store.put(keys.output(videoId, `${rendition}/${uri}`), createReadStream(path), { contentType: "video/mp2t" });
+    segments.push(record);
+  }
+  return { segments, codec };
+}
+
+export async function partExists(deps: PipelineDeps, videoId: string, part: string): Promise<boolean> {
+  return (await deps.store.head(keys.part(videoId, part))) !== undefined;
+}
+
+/**
+ * Fan-in without a database: write this part's marker, then list the markers; whoever sees every
+ * part enqueues publish (several may; publish is idempotent).
+ */
+export async function completePart(deps: PipelineDeps, job: ActiveJob, record: PartRecord | undefined): Promise<void> {
+  if (record) {
+    await deps.store.put(keys.part(job.videoId, record.part), JSON.stringify(record, null, 2), { contentType: "application/json" });
+  }
+  const present = new Set(
+    (await listAll(deps.store, keys.partsPrefix(job.videoId))).map((object) => object.key.slice(keys.partsPrefix(job.videoId).length).replace(/\.json$/, "")),
+  );
+  if (job.plan.parts.every((part) => present.has(part))) {
+    await enqueue(deps, [{ type: "publish-video", version: 1, videoId: job.videoId }]);
+  }
+}
+
+export function startTimer(deps: PipelineDeps): () => { startedAt: string; finishedAt: string } {
+  const startedAt = nowIso(deps);
+  return () => ({ startedAt, finishedAt: nowIso(deps) });
+}
+
+export async function listLocal(dir: string): Promise<string[]> {
+  return (await readdir(dir)).sort();
+}
+
+export { segmentName };

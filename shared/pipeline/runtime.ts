@@ -1,0 +1,85 @@
+import { availableParallelism } from "node:os";
+import type { Config } from "../config.ts";
+import { markFailed } from "../job.ts";
+import type { Logger } from "../logger.ts";
+import { STAGES, type Stage } from "../messages.ts";
+import type { ObjectStore } from "../ports.ts";
+import { resolveFfmpegBinaries, type FfmpegBinaries } from "../media/ffmpeg-binaries.ts";
+import { openQueueSet, type QueueSet } from "../queue/queue-set.ts";
+import { createObjectStore } from "../storage/create-object-store.ts";
+import { createWorker, type Worker } from "../runtime/worker.ts";
+import type { PermanentFailureHook } from "../runtime/types.ts";
+import type { PipelineDeps } from "./deps.ts";
+import { createStageHandlers } from "./stage-handlers.ts";
+
+export interface PipelineEnvironment {
+  deps: PipelineDeps;
+  queueSet: QueueSet;
+  close(): Promise<void>;
+}
+
+export interface EnvironmentOptions {
+  /** Use the npm-bundled ffmpeg/ffprobe even if a system one exists (tests of the zero-setup path). */
+  forceBundledFfmpeg?: boolean;
+  store?: ObjectStore;
+  binaries?: FfmpegBinaries;
+}
+
+/** Builds the store, the queues and the ffmpeg binaries from a validated config. */
+export async function openPipelineEnvironment(config: Readonly<Config>, logger: Logger, options: EnvironmentOptions = {}): Promise<PipelineEnvironment> {
+  const store = options.store ?? createObjectStore(config);
+  const binaries =
+    options.binaries ??
+    resolveFfmpegBinaries({
+      ffmpegPath: config.ffmpeg.ffmpegPath,
+      ffprobePath: config.ffmpeg.ffprobePath,
+      forceBundled: options.forceBundledFfmpeg,
+    });
+  const queueSet = await openQueueSet(config);
+  const threads = config.ffmpeg.threads || Math.max(1, Math.floor(availableParallelism() / config.worker.transcodeConcurrency));
+  logger.debug({ store: store.description, ffmpeg: binaries.ffmpeg, ffprobe: binaries.ffprobe, threads }, "pipeline environment");
+  return {
+    deps: { store, queues: queueSet.queues, binaries, config, logger, threads },
+    queueSet,
+    close: () => queueSet.close(),
+  };
+}
+
+/** Invalid messages that still name a video fail that video, so it never waits forever. */
+export function failJobHook(deps: PipelineDeps): PermanentFailureHook {
+  return async (error, message) => {
+    let videoId = error.videoId;
+    if (!videoId) {
+      try {
+        const parsed = JSON.parse(message.body) as { videoId?: unknown };
+        if (typeof parsed.videoId === "string" && /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(parsed.videoId)) videoId = parsed.videoId;
+      } catch {
+        // Not JSON: nothing to attribute it to; the dead-letter record keeps it.
+      }
+    }
+    if (videoId) await markFailed(deps.store, videoId, error.message, { sourceKey: "" }, deps.now);
+  };
+}
+
+/** Starts one worker per stage (or the given stages), polling their queues in this process. */
+export function startStageWorkers(env: PipelineEnvironment, stages: readonly Stage[] = STAGES): Worker[] {
+  const { deps, queueSet } = env;
+  const handlers = createStageHandlers(deps);
+  const { config } = deps;
+  return stages.map((stage) => {
+    const worker = createWorker({
+      service: stage,
+      queue: queueSet.queues[stage],
+      deadLetter: queueSet.deadLetters[stage],
+      handle: handlers[stage],
+      logger: deps.logger.child({ service: stage }),
+      concurrency: stage === "transcode" ? config.worker.transcodeConcurrency : config.worker.concurrency,
+      waitSeconds: config.queueSettings.waitSeconds,
+      visibilityTimeoutSeconds: config.queueSettings.visibilityTimeoutSeconds,
+      heartbeatSeconds: config.worker.heartbeatSeconds,
+      onPermanentFailure: failJobHook(deps),
+    });
+    worker.start();
+    return worker;
+  });
+}

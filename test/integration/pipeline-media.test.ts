@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { checkHls } from "../../shared/hls/check-hls.ts";
+import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
+import { mediaFile } from "../support/media.ts";
+import { createSandbox, runPipeline, type Sandbox } from "../support/pipeline-harness.ts";
+import { decodedTimeline } from "../support/decode.ts";
+import { readWithIndependentParser } from "../support/independent-hls.ts";
+
+const binaries = resolveFfmpegBinaries();
+
+/**
+ * Every real video in ../shared/media, with what its top (360p-rung) rendition must look like:
+ * rotation applied, sample aspect ratio applied, odd sizes made even, never upscaled.
+ */
+const REAL_VIDEOS: Array<{ file: string; top: [number, number]; audio: boolean; sourceStream: string }> = [
+  { file: "androidx_sample.avi", top: [864, 360], audio: true, sourceStream: "v:0" },
+  { file: "androidx_sample.flv", top: [540, 360], audio: true, sourceStream: "v:0" },
+  { file: "bbb_1920x1080_60fps_vp8.webm", top: [640, 360], audio: true, sourceStream: "v:0" },
+  { file: "bbb_2500ms.ts", top: [640, 360], audio: true, sourceStream: "v:0" },
+  { file: "bear-vp9-odd-dimensions.webm", top: [162, 122], audio: false, sourceStream: "v:0" },
+  { file: "diver.mov", top: [480, 360], audio: true, sourceStream: "v:0" },
+  { file: "dolbyVision-hdr.MOV", top: [360, 640], audio: true, sourceStream: "v:0" },
+  { file: "hdr10-av1.mp4", top: [360, 640], audio: true, sourceStream: "v:0" },
+  // The first video track is the motion; the second is a one-frame still ffmpeg would pick.
+  { file: "pixel-motion-photo-2-hevc-tracks.mp4", top: [360, 480], audio: false, sourceStream: "0" },
+  { file: "pixel7_videoOnly_cleaned.mp4", top: [640, 360], audio: false, sourceStream: "v:0" },
+  { file: "portrait_4k60.mp4", top: [360, 640], audio: true, sourceStream: "v:0" },
+  { file: "sowt-with-video.mov", top: [640, 360], audio: true, sourceStream: "v:0" },
+  { file: "underrun-ntsc.dv", top: [480, 360], audio: false, sourceStream: "v:0" },
+];
+
+describe("every real video in ../shared/media ends ready and conformant", () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await createSandbox();
+  });
+  afterAll(async () => {
+    await sandbox.cleanup();
+  });
+
+  for (const video of REAL_VIDEOS) {
+    it(video.file, async () => {
+      const result = await runPipeline(sandbox, mediaFile(video.file));
+      expect(result.job.reason).toBeUndefined();
+      expect(result.job.status).toBe("ready");
+      const out = result.outDir!;
+      expect(await sandbox.leftoverTemp()).toEqual([]);
+
+      const report = await checkHls(out, { binaries });
+      expect(report.failures).toEqual([]);
+      expect(report.ok).toBe(true);
+
+      const view = readWithIndependentParser(join(out, "master.m3u8"));
+      const top = view.variants.reduce((a, b) => (a.width * a.height >= b.width * b.height ? a : b));
+      expect([top.width, top.height]).toEqual(video.top);
+      expect(top.codecs).toMatch(/^avc1\.[0-9A-F]{6}(,mp4a\.40\.2)?$/);
+      expect(top.codecs.includes("mp4a.40.2")).toBe(video.audio);
+      expect(Boolean(view.audioUri)).toBe(video.audio);
+      for (const playlist of Object.values(view.media)) {
+        expect(playlist.endList).toBe(true);
+        expect(playlist.playlistType).toBe("VOD");
+        for (const segment of playlist.segments) expect(Math.round(segment.duration)).toBeLessThanOrEqual(playlist.targetDuration);
+      }
+
+      const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+      expect(manifest.id).toBe(result.videoId);
+      for (const file of manifest.files as string[]) expect(existsSync(join(out, file)), file).toBe(true);
+
+      // What a viewer decodes lasts as long as the source's video, within one output frame.
+      const source = await decodedTimeline(binaries.ffprobe, mediaFile(video.file), video.sourceStream);
+      const output = await decodedTimeline(binaries.ffprobe, join(out, top.uri), "v:0");
+      expect(Math.abs(output.duration - source.duration)).toBeLessThanOrEqual(1 / top.frameRate + 1e-3);
+    });
+  }
+});
+
+const REJECTED: Array<{ file: string; reason: RegExp }> = [
+  { file: "broken_empty.mp4", reason: /empty \(0 bytes\)/ },
+  { file: "broken_html_page.mp4", reason: /HTML\/XML page, not a video/ },
+  { file: "broken_hls_playlist.mp4", reason: /HLS playlist .* not a video/ },
+  { file: "broken_truncated_moov_missing.mp4", reason: /moov atom\) is missing/ },
+  { file: "rclone_empty_moov.mp4", reason: /no audio or video tracks/ },
+  { file: "bear-id3.mp3", reason: /no video track, only audio and cover art/ },
+];
+
+describe("broken files and non-videos end failed with a reason", () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await createSandbox();
+  });
+  afterAll(async () => {
+    await sandbox.cleanup();
+  });
+
+  for (const rejected of REJECTED) {
+    it(rejected.file, async () => {
+      const result = await runPipeline(sandbox, mediaFile(rejected.file));
+      expect(result.job.status).toBe("failed");
+      expect(result.job.reason).toMatch(rejected.reason);
+      expect(result.outDir).toBeUndefined();
+      expect(await sandbox.leftoverTemp()).toEqual([]);
+    });
+  }
+});
