@@ -1,0 +1,356 @@
+import { constants as osConstants } from "node:os";
+import { setImmediate as setImmediatePromise } from "node:timers/promises";
+import { RetryableError, isPermanent, type PermanentError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import type { Queue, ReceivedMessage } from "../ports.ts";
+import { createBackoff, type Backoff } from "./backoff.ts";
+import { toDeadLetterRecord, type MessageHandler, type PermanentFailureHook } from "./types.ts";
+
+/**
+ * The long-running side of the runtime: polls a Queue (SQS or the embedded queue), runs a handler
+ * per message with a visibility heartbeat, and stops gracefully. Modelled on bbc/sqs-consumer,
+ * which we cannot use: it only drives an SQSClient and its current major needs Node 22.
+ */
+export interface WorkerOptions {
+  service: string;
+  queue: Queue;
+  /** Where permanent failures are recorded (reason + original body), so nothing is silently dropped. */
+  deadLetter?: Queue;
+  handle: MessageHandler;
+  logger: Logger;
+  /** Handlers running at once (≥ 1). */
+  concurrency: number;
+  /** Long-poll wait per receive (0-20 s). */
+  waitSeconds: number;
+  /** How long a received message stays invisible; renewed by the heartbeat. */
+  visibilityTimeoutSeconds: number;
+  /** How often the heartbeat renews the visibility; must be shorter than the visibility timeout. */
+  heartbeatSeconds: number;
+  /** Aborts the handler's signal after this long; the message is then retried. */
+  jobTimeoutSeconds?: number;
+  /** Delay before a failed message is visible again, by receive count. Default: 2 s base, 5 min cap. */
+  backoff?: Backoff;
+  onPermanentFailure?: PermanentFailureHook;
+  /** How long stop() lets running handlers finish before aborting and releasing them (default 30). */
+  stopGraceSeconds?: number;
+}
+
+export interface Worker {
+  start(): void;
+  /** Stops receiving at once, drains (up to the grace), releases the rest; resolves when settled. */
+  stop(): Promise<void>;
+  /** Handlers executing right now. */
+  readonly running: number;
+  /** Resolves once the worker has stopped and every message is settled. */
+  readonly done: Promise<void>;
+}
+
+const MAX_RECEIVE_BATCH = 10;
+const DEFAULT_STOP_GRACE_SECONDS = 30;
+const MAX_RECEIVE_RETRY_SECONDS = 30;
+const IDLE_POLL_MS = 1000;
+
+interface Job {
+  message: ReceivedMessage;
+  logger: Logger;
+  abort: AbortController;
+  /** handling: the handler runs; settling: deleting or rescheduling; released: given back by stop(). */
+  phase: "handling" | "settling" | "released";
+  finished: Promise<void>;
+  markFinished: () => void;
+  stopTimers: () => void;
+}
+
+export function createWorker(options: WorkerOptions): Worker {
+  const { service, queue, handle, concurrency, waitSeconds, visibilityTimeoutSeconds, heartbeatSeconds } = options;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`concurrency must be a whole number ≥ 1, got ${concurrency}`);
+  }
+  if (!(heartbeatSeconds > 0 && heartbeatSeconds < visibilityTimeoutSeconds)) {
+    throw new RangeError(
+      `heartbeatSeconds (${heartbeatSeconds}) must be above 0 and below visibilityTimeoutSeconds (${visibilityTimeoutSeconds})`,
+    );
+  }
+  const backoff = options.backoff ?? createBackoff();
+  const graceMs = (options.stopGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS) * 1000;
+  const log = options.logger.child({ service });
+
+  const jobs = new Set<Job>();
+  const pollAbort = new AbortController();
+  let handlersRunning = 0;
+  let started = false;
+  let stopping = false;
+  let loopDone: Promise<void> = Promise.resolve();
+  let stopPromise: Promise<void> | undefined;
+  let wakeLoop: (() => void) | undefined;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+
+  const wake = () => {
+    wakeLoop?.();
+    wakeLoop = undefined;
+  };
+
+  async function loop(): Promise<void> {
+    let receiveFailures = 0;
+    while (!stopping) {
+      // An adapter that answers without I/O (better-sqlite3 is synchronous) would otherwise let an
+      // instantly failing message spin in microtasks and starve timers and signal handlers.
+      await setImmediatePromise();
+      if (stopping) break;
+      if (jobs.size >= concurrency) {
+        await new Promise<void>((resolve) => (wakeLoop = resolve));
+        continue;
+      }
+      let messages: ReceivedMessage[];
+      try {
+        messages = await queue.receive({
+          maxMessages: Math.min(MAX_RECEIVE_BATCH, concurrency - jobs.size),
+          waitSeconds,
+          visibilityTimeoutSeconds,
+          signal: pollAbort.signal,
+        });
+        receiveFailures = 0;
+      } catch (error) {
+        if (stopping) break;
+        receiveFailures++;
+        const delaySeconds = Math.min(MAX_RECEIVE_RETRY_SECONDS, Math.max(1, backoff(receiveFailures)));
+        log.error({ err: error, delaySeconds, failures: receiveFailures }, "receive failed; retrying");
+        await sleep(delaySeconds * 1000, pollAbort.signal);
+        continue;
+      }
+      if (messages.length === 0 && waitSeconds === 0) {
+        // Without a long poll an empty queue would be polled in a tight loop.
+        await sleep(IDLE_POLL_MS, pollAbort.signal);
+        continue;
+      }
+      if (stopping) {
+        // Arrived while stop() aborted the poll: give them straight back.
+        await Promise.all(messages.map((message) => changeVisibilityLogged(message, 0, log, "release")));
+        break;
+      }
+      for (const message of messages) startJob(message);
+    }
+  }
+
+  function startJob(message: ReceivedMessage): void {
+    let markFinished!: () => void;
+    const job: Job = {
+      message,
+      logger: options.logger.child({ service, messageId: message.id, attempt: message.receiveCount }),
+      abort: new AbortController(),
+      phase: "handling",
+      finished: new Promise<void>((resolve) => (markFinished = resolve)),
+      markFinished,
+      stopTimers: () => {},
+    };
+    jobs.add(job);
+    void runJob(job);
+  }
+
+  async function runJob(job: Job): Promise<void> {
+    const { message, logger: jobLog } = job;
+    const heartbeat = setInterval(() => {
+      void changeVisibilityLogged(message, visibilityTimeoutSeconds, jobLog, "heartbeat");
+    }, heartbeatSeconds * 1000);
+    let timeout: NodeJS.Timeout | undefined;
+    if (options.jobTimeoutSeconds !== undefined) {
+      const seconds = options.jobTimeoutSeconds;
+      timeout = setTimeout(() => {
+        // No more heartbeats: if the handler ignores the abort, the message still comes back.
+        clearInterval(heartbeat);
+        jobLog.warn({ jobTimeoutSeconds: seconds }, "job timed out; aborting the handler");
+        job.abort.abort(new RetryableError(`job timed out after ${seconds} s`, { messageId: message.id }));
+      }, seconds * 1000);
+    }
+    job.stopTimers = () => {
+      clearInterval(heartbeat);
+      clearTimeout(timeout);
+    };
+
+    const startedAt = Date.now();
+    let failed = false;
+    let failure: unknown;
+    handlersRunning++;
+    try {
+      await handle(message, {
+        messageId: message.id,
+        receiveCount: message.receiveCount,
+        logger: jobLog,
+        signal: job.abort.signal,
+      });
+    } catch (error) {
+      failed = true;
+      failure = error;
+    } finally {
+      handlersRunning--;
+      job.stopTimers();
+    }
+
+    if (job.phase === "released") {
+      jobLog.warn({ err: failure }, "handler returned after its message was released; outcome ignored");
+      return;
+    }
+    job.phase = "settling";
+    try {
+      if (!failed) {
+        await deleteLogged(job);
+        jobLog.info({ durationMs: Date.now() - startedAt }, "message handled");
+      } else if (isPermanent(failure)) {
+        await failPermanently(job, failure);
+      } else {
+        await retryLater(job, failure);
+      }
+    } finally {
+      finish(job);
+    }
+  }
+
+  async function failPermanently(job: Job, error: PermanentError): Promise<void> {
+    job.logger.error({ err: error }, "permanent failure; not retrying");
+    try {
+      await recordPermanentFailure({ service, deadLetter: options.deadLetter, onPermanentFailure: options.onPermanentFailure }, error, job.message);
+    } catch (recordError) {
+      job.logger.error({ err: recordError }, "could not record the permanent failure; the message will be retried");
+      await retryLater(job, recordError);
+      return;
+    }
+    await deleteLogged(job);
+  }
+
+  async function retryLater(job: Job, error: unknown): Promise<void> {
+    const delaySeconds = backoff(job.message.receiveCount);
+    job.logger.warn({ err: error, retryInSeconds: delaySeconds }, "handler failed; will retry");
+    await changeVisibilityLogged(job.message, delaySeconds, job.logger, "retry delay");
+  }
+
+  async function deleteLogged(job: Job): Promise<void> {
+    try {
+      await queue.delete(job.message.receiptHandle);
+    } catch (error) {
+      job.logger.warn({ err: error }, "delete failed; the message will be delivered again");
+    }
+  }
+
+  async function changeVisibilityLogged(message: ReceivedMessage, seconds: number, logger: Logger, why: string): Promise<void> {
+    try {
+      await queue.changeVisibility(message.receiptHandle, seconds);
+    } catch (error) {
+      logger.warn({ err: error, seconds }, `${why}: changing the visibility failed`);
+    }
+  }
+
+  function finish(job: Job): void {
+    jobs.delete(job);
+    job.markFinished();
+    wake();
+  }
+
+  async function release(job: Job): Promise<void> {
+    job.phase = "released";
+    job.stopTimers();
+    job.abort.abort(new RetryableError("the worker stopped before the handler finished", { messageId: job.message.id }));
+    job.logger.warn({ stopGraceSeconds: graceMs / 1000 }, "handler outlived the stop grace; releasing its message");
+    await changeVisibilityLogged(job.message, 0, job.logger, "release");
+    finish(job);
+  }
+
+  function start(): void {
+    if (stopping) throw new Error(`worker ${service} was stopped; create a new one`);
+    if (started) return;
+    started = true;
+    log.info({ queue: queue.name, concurrency }, "worker started");
+    loopDone = loop().catch((error: unknown) => {
+      log.fatal({ err: error }, "worker loop crashed");
+      void stop();
+    });
+  }
+
+  function stop(): Promise<void> {
+    if (stopPromise) return stopPromise;
+    stopping = true;
+    pollAbort.abort();
+    wake();
+    stopPromise = (async () => {
+      log.info({ running: jobs.size }, "stopping");
+      const drained = await within(Promise.all([...jobs].map((job) => job.finished)), graceMs);
+      if (!drained) {
+        await Promise.all([...jobs].filter((job) => job.phase === "handling").map(release));
+      }
+      await Promise.all([...jobs].map((job) => job.finished));
+      await loopDone;
+      log.info("stopped");
+      resolveDone();
+    })();
+    return stopPromise;
+  }
+
+  return {
+    start,
+    stop,
+    get running() {
+      return handlersRunning;
+    },
+    done,
+  };
+}
+
+/**
+ * What both runtimes do with a PermanentError before acking: the service's hook (mark the job
+ * failed), then a record in the dead-letter queue. Throws if either fails; the caller then retries.
+ */
+export async function recordPermanentFailure(
+  options: { service: string; deadLetter?: Queue; onPermanentFailure?: PermanentFailureHook },
+  error: PermanentError,
+  message: ReceivedMessage,
+): Promise<void> {
+  await options.onPermanentFailure?.(error, message);
+  await options.deadLetter?.send(JSON.stringify(toDeadLetterRecord(options.service, error, message)));
+}
+
+/**
+ * For entry files: SIGTERM/SIGINT stop every worker gracefully; a second signal exits at once.
+ * Resolves when all workers are done (the handlers are then removed again).
+ */
+export function runUntilSignalled(workers: readonly Worker[], logger: Logger): Promise<void> {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, "second signal; exiting without waiting");
+      process.exit(128 + (osConstants.signals[signal] ?? 0));
+    }
+    signalled = true;
+    logger.info({ signal }, "signal received; stopping workers");
+    for (const worker of workers) void worker.stop();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  return Promise.all(workers.map((worker) => worker.done)).then(() => {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  });
+}
+
+/** True if `promise` settled within `ms`, false if the time ran out first. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true as const), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
