@@ -9,8 +9,12 @@ import { DEFAULT_LADDER, RUNG_TABLE, type Rung } from "./media/ladder-table.ts";
  * No variables at all gives the embedded mode under ./data.
  */
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const positive = (max: number) => z.coerce.number().positive().max(max);
+/** Plain decimal numbers only: `z.coerce.number()` alone would read " " as 0 and "0x4" as 4. */
+const decimal = z.string().trim().regex(/^-?\d+(\.\d+)?$/, "not a number").transform(Number);
+const int = (min: number, max: number) => decimal.pipe(z.number().int().min(min).max(max));
+const positive = (max: number) => decimal.pipe(z.number().positive().max(max));
+const between = (min: number, max: number) => decimal.pipe(z.number().min(min).max(max));
+const httpUrl = z.url({ protocol: /^https?$/, error: "not an http(s):// URL" });
 
 const X264_PRESETS = [
   "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
@@ -23,14 +27,15 @@ const envSchema = z.object({
   VODPIPE_QUEUE: z.enum(["embedded", "sqs"]).default("embedded"),
 
   VODPIPE_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "not a valid S3 bucket name").optional(),
-  VODPIPE_S3_ENDPOINT: z.url().optional(),
+  VODPIPE_S3_ENDPOINT: httpUrl.optional(),
   VODPIPE_S3_FORCE_PATH_STYLE: bool.optional(),
-  VODPIPE_SQS_ENDPOINT: z.url().optional(),
+  VODPIPE_SQS_ENDPOINT: httpUrl.optional(),
   VODPIPE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{0,40}$/, "letters, digits, '-' and '_' only (at most 40)").default("vodpipe-"),
   VODPIPE_AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "not an AWS region like eu-west-1").optional(),
 
   VODPIPE_VISIBILITY_TIMEOUT_SECONDS: int(5, 43_200).default(120),
-  VODPIPE_HEARTBEAT_SECONDS: int(1, 43_200).default(30),
+  /** Default: a quarter of the visibility timeout. */
+  VODPIPE_HEARTBEAT_SECONDS: int(1, 43_200).optional(),
   VODPIPE_MAX_RECEIVE_COUNT: int(1, 1000).default(5),
   VODPIPE_WAIT_SECONDS: int(0, 20).default(20),
   VODPIPE_CONCURRENCY: int(1, 64).default(1),
@@ -42,8 +47,8 @@ const envSchema = z.object({
   VODPIPE_TMP_DIR: z.string().min(1).optional(),
   VODPIPE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
-  VODPIPE_SEGMENT_SECONDS: positive(10).min(2).default(4),
-  VODPIPE_CHUNK_SECONDS: positive(600).min(2).default(12),
+  VODPIPE_SEGMENT_SECONDS: between(2, 10).default(4),
+  VODPIPE_CHUNK_SECONDS: between(2, 600).default(12),
   VODPIPE_X264_PRESET: z.enum(X264_PRESETS).default("veryfast"),
   VODPIPE_LADDER: z.string().regex(/^[0-9a-z]+(,[0-9a-z]+)*$/, "a comma-separated list of rung names").optional(),
   VODPIPE_MAX_FRAME_RATE: positive(240).default(60),
@@ -117,10 +122,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (v.VODPIPE_QUEUE !== "sqs" && v.VODPIPE_SQS_ENDPOINT !== undefined) {
     contradiction("VODPIPE_SQS_ENDPOINT", "is set but VODPIPE_QUEUE is not sqs");
   }
-  if (v.VODPIPE_HEARTBEAT_SECONDS >= v.VODPIPE_VISIBILITY_TIMEOUT_SECONDS) {
+  const heartbeatSeconds = v.VODPIPE_HEARTBEAT_SECONDS ?? Math.max(1, Math.floor(v.VODPIPE_VISIBILITY_TIMEOUT_SECONDS / 4));
+  if (heartbeatSeconds >= v.VODPIPE_VISIBILITY_TIMEOUT_SECONDS) {
     contradiction(
       "VODPIPE_HEARTBEAT_SECONDS",
-      `(${v.VODPIPE_HEARTBEAT_SECONDS}) must be shorter than VODPIPE_VISIBILITY_TIMEOUT_SECONDS (${v.VODPIPE_VISIBILITY_TIMEOUT_SECONDS})`,
+      `(${heartbeatSeconds}) must be shorter than VODPIPE_VISIBILITY_TIMEOUT_SECONDS (${v.VODPIPE_VISIBILITY_TIMEOUT_SECONDS})`,
     );
   }
   if (v.VODPIPE_CHUNK_SECONDS < v.VODPIPE_SEGMENT_SECONDS) {
@@ -167,7 +173,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       waitSeconds: v.VODPIPE_WAIT_SECONDS,
     },
     worker: {
-      heartbeatSeconds: v.VODPIPE_HEARTBEAT_SECONDS,
+      heartbeatSeconds,
       concurrency: v.VODPIPE_CONCURRENCY,
       transcodeConcurrency: v.VODPIPE_TRANSCODE_CONCURRENCY,
     },

@@ -3,7 +3,7 @@ import type { Config } from "../config.ts";
 import { markFailed } from "../job.ts";
 import type { Logger } from "../logger.ts";
 import { STAGES, type Stage } from "../messages.ts";
-import type { ObjectStore } from "../ports.ts";
+import type { ObjectStore, Queue } from "../ports.ts";
 import { resolveFfmpegBinaries, type FfmpegBinaries } from "../media/ffmpeg-binaries.ts";
 import { openQueueSet, type QueueSet } from "../queue/queue-set.ts";
 import { createObjectStore } from "../storage/create-object-store.ts";
@@ -23,6 +23,8 @@ export interface EnvironmentOptions {
   forceBundledFfmpeg?: boolean;
   store?: ObjectStore;
   binaries?: FfmpegBinaries;
+  /** Wraps the queues services send to (tests: deliver every message twice). */
+  decorateQueue?: (queue: Queue) => Queue;
 }
 
 /** Builds the store, the queues and the ffmpeg binaries from a validated config. */
@@ -38,8 +40,12 @@ export async function openPipelineEnvironment(config: Readonly<Config>, logger: 
   const queueSet = await openQueueSet(config);
   const threads = config.ffmpeg.threads || Math.max(1, Math.floor(availableParallelism() / config.worker.transcodeConcurrency));
   logger.debug({ store: store.description, ffmpeg: binaries.ffmpeg, ffprobe: binaries.ffprobe, threads }, "pipeline environment");
+  const decorate = options.decorateQueue;
+  const queues = decorate
+    ? (Object.fromEntries(STAGES.map((stage) => [stage, decorate(queueSet.queues[stage])])) as Record<Stage, Queue>)
+    : queueSet.queues;
   return {
-    deps: { store, queues: queueSet.queues, binaries, config, logger, threads },
+    deps: { store, queues, binaries, config, logger, threads },
     queueSet,
     close: () => queueSet.close(),
   };
