@@ -6,6 +6,10 @@ import type { ActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { PartRecord, SegmentRecord } from "../../shared/pipeline/parts.ts";
 import { AUDIO_RENDITION } from "../../shared/media/ladder-table.ts";
 import { partNames } from "../../shared/keys.ts";
+import type { ThumbnailResult } from "../thumbnails/render-thumbnails.ts";
+
+/** What the thumbnails part records: the render result and the folder its files went to. */
+type ThumbnailDetails = ThumbnailResult & { folder: string };
 
 export interface OutputFile {
   /** Relative to the video's output folder. */
@@ -85,7 +89,12 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
     };
   }
 
-  const thumbnails = parts.get(partNames.thumbnails)?.details ?? null;
+  const thumbnails = (parts.get(partNames.thumbnails)?.details ?? null) as ThumbnailDetails | null;
+  const thumbnailFiles = thumbnails
+    ? [...thumbnails.poster.files.map((f) => f.path), ...thumbnails.storyboard.sheets.map((f) => f.path), thumbnails.storyboard.vtt].map(
+        (path) => `${thumbnails.folder}/${path}`,
+      )
+    : [];
   const master = writeMasterPlaylist({
     variants,
     ...(audioSummary
@@ -111,7 +120,14 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
     renditions: renditionSummaries,
     audio: audioSummary,
     thumbnails,
-    files: [...files.map((f) => f.path), "master.m3u8", ...renditionSummaries.flatMap((r) => r.segments), ...(audioSummary?.segments ?? [])].sort(),
+    files: [
+      ...files.map((f) => f.path),
+      "manifest.json",
+      "master.m3u8",
+      ...renditionSummaries.flatMap((r) => r.segments),
+      ...(audioSummary?.segments ?? []),
+      ...thumbnailFiles,
+    ].sort(),
     timings: timings(job, parts),
   };
   files.push({ path: "manifest.json", body: `${JSON.stringify(manifest, null, 2)}\n`, contentType: "application/json" });
