@@ -36,7 +36,7 @@ export interface ChunkPlanInput {
   chunkSeconds: number;
   /** How many chunks run at once; the chunk count is rounded up to a multiple of it when > 1. */
   parallelism: number;
-  /** Source keyframe times on the same timeline as the output (0 = start of the video). */
+  /** Source keyframe times on ffmpeg's input timeline (0 = the file's start, like videoStartTime). */
   keyframeTimes: readonly number[];
   /** The source video's first frame time; output frame n shows source time videoStart + n / fps. */
   videoStartTime: number;
@@ -57,7 +57,11 @@ export function planChunks(input: ChunkPlanInput): ChunkPlan {
 
   const segmentCount = segmentStarts.length;
   let chunkCount = Math.max(1, Math.round((segmentCount * input.segmentSeconds) / input.chunkSeconds));
-  if (chunkCount > 1 && input.parallelism > 1) chunkCount = Math.ceil(chunkCount / input.parallelism) * input.parallelism;
+  // A video longer than one chunk is spread over every worker, even if it is only a little longer.
+  const longerThanOneChunk = totalFrames / fps > input.chunkSeconds + 1e-9;
+  if (input.parallelism > 1 && (chunkCount > 1 || longerThanOneChunk)) {
+    chunkCount = Math.ceil(chunkCount / input.parallelism) * input.parallelism;
+  }
   chunkCount = Math.min(chunkCount, segmentCount);
 
   // Spread segments evenly; earlier chunks take the remainder so the longest work starts first.

@@ -23,6 +23,12 @@ function even(value: number): number {
   return Math.max(2, 2 * Math.round(value / 2));
 }
 
+/** The nearest even size, or the even size below when the nearest would exceed `limit`. */
+function evenWithin(value: number, limit: number): number {
+  const rounded = even(value);
+  return rounded > limit ? Math.max(2, 2 * Math.floor(limit / 2)) : rounded;
+}
+
 /**
  * The renditions for one source: every rung whose short side fits within the source's (never
  * upscaled), the aspect ratio kept, sizes rounded to even numbers. Portrait sources get portrait
@@ -39,13 +45,14 @@ export function planLadder(input: LadderInput): Rendition[] {
   const smallest = sorted[sorted.length - 1];
   if (chosen.length === 0 && smallest) {
     const scale = (sourceShort * sourceShort * aspect) / (smallest.shortSide * smallest.shortSide * (16 / 9));
-    chosen = [{ ...smallest, name: `${even(sourceShort)}p`, shortSide: sourceShort, videoKbps: Math.max(100, Math.round(smallest.videoKbps * scale)) }];
+    chosen = [{ ...smallest, name: `${evenWithin(sourceShort, sourceShort)}p`, shortSide: sourceShort, videoKbps: Math.max(100, Math.round(smallest.videoKbps * scale)) }];
   }
 
   const renditions: Rendition[] = [];
   for (const rung of chosen) {
-    const short = even(rung.shortSide);
-    const long = even(short * aspect);
+    const sourceLong = Math.max(displayWidth, displayHeight);
+    const short = evenWithin(rung.shortSide, sourceShort);
+    const long = evenWithin(short * aspect, sourceLong);
     const [width, height] = portrait ? [short, long] : [long, short];
     if (renditions.some((r) => r.width === width && r.height === height)) continue;
     // Rung bitrates assume 16:9; wider or squarer frames get bitrate in proportion to their pixels.

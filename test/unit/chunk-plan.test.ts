@@ -68,7 +68,7 @@ describe("planChunks", () => {
 
   it("merges a final segment shorter than 0.5 s into the one before it", () => {
     // 12.2 s: 366 frames; the 6-frame (0.2 s) tail joins the third segment (126 frames).
-    const short = plan({ durationSeconds: 12.2 });
+    const short = plan({ durationSeconds: 12.2, parallelism: 1 });
     expect(short.segmentStarts).toEqual([0, 120, 240]);
     expect(shape(short)).toEqual([[0, 0, 366]]);
     expect(short.chunks[0]!.keyframeOffsets).toEqual([0, 120, 240]);
@@ -115,9 +115,9 @@ describe("planChunks", () => {
     expect(shape(plan({ durationSeconds: 8, chunkSeconds: 4, parallelism: 4 }))).toEqual([[0, 0, 120], [1, 120, 120]]);
   });
 
-  it("keeps a video of about one chunk in one chunk even with parallelism 2", () => {
-    // The current rule rounds up only when there are already two or more chunks.
+  it("keeps a video of one chunk's length in one chunk, and spreads a longer one over every worker", () => {
     expect(shape(plan({ durationSeconds: 12, parallelism: 2 }))).toEqual([[0, 0, 360]]);
+    expect(shape(plan({ durationSeconds: 16, parallelism: 2 }))).toEqual([[0, 0, 240], [2, 240, 240]]);
   });
 
   it("starts each chunk's copy at the last source keyframe at or before its start, on the file's timeline", () => {
