@@ -33,7 +33,6 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
   const files: OutputFile[] = [];
   const variants: VariantStream[] = [];
   const renditionSummaries = [];
-  const targetDuration = Math.max(1, Math.round(job.plan.segmentSeconds));
 
   for (const rendition of job.plan.renditions) {
     const segments: SegmentRecord[] = chunkParts.flatMap((part) => part.segments?.[rendition.name] ?? []);
@@ -76,7 +75,7 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
   let audioSummary = null;
   if (job.plan.hasAudio) {
     if (!audioSegments?.length) throw new Error("missing audio segments");
-    const bandwidth = measureBandwidth(audioSegments, { targetDuration });
+    const bandwidth = measureBandwidth(audioSegments);
     files.push({ path: "audio/index.m3u8", body: writeMediaPlaylist({ segments: audioSegments }), contentType: M3U8 });
     audioSummary = {
       codecs: "mp4a.40.2",

@@ -1,0 +1,105 @@
+import { loadConfig, type Config } from "../config.ts";
+import { ConfigError } from "../errors.ts";
+import { createLogger } from "../logger.ts";
+import { STAGES, type Stage } from "../messages.ts";
+import { setupQueues } from "../queue/queue-set.ts";
+import { openPipelineEnvironment, startStageWorkers } from "../pipeline/runtime.ts";
+import { runUntilSignalled } from "../runtime/worker.ts";
+import { runCheckCommand } from "./check-command.ts";
+import { processFile } from "./process-command.ts";
+
+const USAGE = `usage: vodpipe <command>
+
+  process <file> [--out <dir>]   run the whole pipeline on one file, here, and write its HLS tree
+  check <dir | master.m3u8>      check an HLS tree against Apple's authoring rules (JSON report)
+  start                          run every stage's worker in this process until SIGTERM
+  worker <stage>                 run one stage's worker (${STAGES.join(", ")})
+  setup                          create the queues (SQS: with dead-letter queues); safe to repeat
+
+Configuration comes from VODPIPE_* environment variables (see the README).`;
+
+interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: Record<string, string | undefined>;
+}
+
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === "help" || command === "--help" || command === "-h") {
+    io.stdout.write(`${USAGE}\n`);
+    return command ? 0 : 64;
+  }
+  if (command === "check") return runCheckCommand(rest, io);
+
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(io.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr.write(`vodpipe: configuration error: ${error.message}\n`);
+      return 78;
+    }
+    throw error;
+  }
+
+  switch (command) {
+    case "process":
+      return runProcess(rest, config, io);
+    case "setup": {
+      const result = await setupQueues(config);
+      io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return 0;
+    }
+    case "start":
+    case "worker": {
+      const stages: readonly Stage[] = command === "start" ? STAGES : rest.filter((s): s is Stage => (STAGES as readonly string[]).includes(s));
+      if (stages.length === 0 || (command === "worker" && stages.length !== rest.length)) {
+        io.stderr.write(`vodpipe worker: name one or more stages: ${STAGES.join(", ")}\n`);
+        return 64;
+      }
+      const logger = createLogger({ level: config.logLevel });
+      const env = await openPipelineEnvironment(config, logger);
+      const workers = startStageWorkers(env, stages);
+      logger.info({ stages, store: env.deps.store.description }, "workers started");
+      await runUntilSignalled(workers, logger);
+      await env.close();
+      return 0;
+    }
+    default:
+      io.stderr.write(`vodpipe: unknown command ${command}\n${USAGE}\n`);
+      return 64;
+  }
+}
+
+async function runProcess(args: string[], config: Readonly<Config>, io: Io): Promise<number> {
+  let file: string | undefined;
+  let outDir: string | undefined;
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    if (arg === "--out" || arg === "-o") outDir = args[++i];
+    else if (arg.startsWith("--out=")) outDir = arg.slice(6);
+    else if (!file) file = arg;
+    else {
+      io.stderr.write(`vodpipe process: unexpected argument ${arg}\n`);
+      return 64;
+    }
+  }
+  if (!file || (outDir !== undefined && !outDir)) {
+    io.stderr.write("usage: vodpipe process <file> [--out <dir>]\n");
+    return 64;
+  }
+  // Logs go to stderr at warn level here: the person at the terminal wants progress, not JSON.
+  const logger = createLogger({ level: io.env.VODPIPE_LOG_LEVEL ? config.logLevel : "warn", destination: io.stderr });
+  const result = await processFile(config, logger, {
+    file,
+    outDir,
+    progress: (line) => io.stderr.write(`${line}\n`),
+  });
+  if (result.job.status !== "ready") {
+    io.stderr.write(`vodpipe: rejected ${file}: ${result.job.reason ?? "unknown reason"}\n`);
+    return 2;
+  }
+  io.stdout.write(`${result.outDir}/master.m3u8\n`);
+  return 0;
+}
