@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { mediaFile } from "../support/media.ts";
+import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";
+
+const run = promisify(execFile);
+
+/** Runs the real CLI as a user would: `node bin/vodpipe.js …`. Resolves with the exit code too. */
+async function vodpipe(args: string[], env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["bin/vodpipe.js", ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe("the vodpipe command", () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await createSandbox();
+  });
+  afterAll(async () => {
+    await sandbox.cleanup();
+  });
+
+  it("process writes master.m3u8 and manifest.json at the top of --out, and check passes on it", async () => {
+    const out = join(sandbox.root, "cli-out");
+    const result = await vodpipe(["process", mediaFile("androidx_sample.avi"), "--out", out], sandbox.env);
+    expect(result.stderr).toContain("parts done");
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(join(out, "master.m3u8"));
+    expect(existsSync(join(out, "master.m3u8"))).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    expect(manifest.renditions.map((r: { name: string }) => r.name)).toEqual(["360p", "240p"]);
+    expect(manifest.thumbnails.poster.files.length).toBeGreaterThan(0);
+    for (const file of manifest.files as string[]) expect(existsSync(join(out, file)), file).toBe(true);
+
+    const check = await vodpipe(["check", out], {});
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout).ok).toBe(true);
+  });
+
+  it("process exits with status 2 and one line giving the reason for a file it rejects", async () => {
+    const result = await vodpipe(["process", mediaFile("broken_truncated_moov_missing.mp4")], sandbox.env);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split("\n");
+    expect(lines[lines.length - 1]).toMatch(/^vodpipe: rejected .*broken_truncated_moov_missing\.mp4: the file is incomplete or not a video/);
+    expect(result.stdout).toBe("");
+  });
+
+  it("a wrong setting stops it with a message naming the variable", async () => {
+    const result = await vodpipe(["process", mediaFile("androidx_sample.avi")], { ...sandbox.env, VODPIPE_SEGMENT_SECONDS: "four" });
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain('VODPIPE_SEGMENT_SECONDS="four"');
+  });
+
+  it("check fails with status 1 on a tree that breaks a rule", async () => {
+    const out = join(sandbox.root, "cli-out");
+    const master = readFileSync(join(out, "master.m3u8"), "utf8");
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(join(out, "master.m3u8"), master.replace(/CODECS="avc1\.[0-9A-F]{6}/g, 'CODECS="avc1.640033'));
+    const check = await vodpipe(["check", join(out, "master.m3u8")], {});
+    expect(check.code).toBe(1);
+    const report = JSON.parse(check.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.failures.map((f: { rule: string }) => f.rule)).toContain("codecs");
+  });
+});
