@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { PermanentError } from "../../shared/errors.ts";
+import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
+import { probeContainer } from "../../shared/media/probe.ts";
+import { mediaFile } from "../support/media.ts";
+
+const { ffprobe } = resolveFfmpegBinaries();
+
+describe("ffprobe on uploads", () => {
+  // The ingest service sniffs playlists before probing; this is the second wall behind it.
+  it("refuses an uploaded HLS playlist through the demuxer allow-list, without opening its entries", async () => {
+    const error = await probeContainer(ffprobe, mediaFile("broken_hls_playlist.mp4")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toMatch(/Format not on whitelist/);
+    expect((error as Error).message).not.toMatch(/etc\/hostname|127\.0\.0\.1/);
+  });
+
+  it("still reads the containers vodpipe accepts", async () => {
+    for (const file of ["diver.mov", "bbb_2500ms.ts", "androidx_sample.avi", "androidx_sample.flv", "bear-vp9-odd-dimensions.webm", "underrun-ntsc.dv"]) {
+      const probe = await probeContainer(ffprobe, mediaFile(file));
+      expect(probe.streams?.length, file).toBeGreaterThan(0);
+    }
+  });
+});
