@@ -19,7 +19,7 @@ const REAL_VIDEOS: Array<{ file: string; top: [number, number]; audio: boolean; 
   { file: "androidx_sample.flv", top: [540, 360], audio: true, sourceStream: "v:0" },
   { file: "bbb_1920x1080_60fps_vp8.webm", top: [640, 360], audio: true, sourceStream: "v:0" },
   { file: "bbb_2500ms.ts", top: [640, 360], audio: true, sourceStream: "v:0" },
-  { file: "bear-vp9-odd-dimensions.webm", top: [162, 122], audio: false, sourceStream: "v:0" },
+  { file: "bear-vp9-odd-dimensions.webm", top: [160, 120], audio: false, sourceStream: "v:0" },
   { file: "diver.mov", top: [480, 360], audio: true, sourceStream: "v:0" },
   { file: "dolbyVision-hdr.MOV", top: [360, 640], audio: true, sourceStream: "v:0" },
   { file: "hdr10-av1.mp4", top: [360, 640], audio: true, sourceStream: "v:0" },
