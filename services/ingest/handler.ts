@@ -6,7 +6,8 @@ import { partNames } from "../../shared/keys.ts";
 import { decodeS3Key, parseIngestBody, type SourceUploadedMessage } from "../../shared/messages.ts";
 import { planChunks } from "../../shared/media/chunk-plan.ts";
 import { planLadder } from "../../shared/media/ladder.ts";
-import { probeContainer, probeVideoPackets } from "../../shared/media/probe.ts";
+import { probeContainer, probeVideoPackets, remuxForProbeArgs } from "../../shared/media/probe.ts";
+import { ProcessCrashedError, runProcess } from "../../shared/media/run-process.ts";
 import { assertUsableContainer, describeSource, type SourceInfo } from "../../shared/media/source-info.ts";
 import { downloadTo, enqueue, nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
 import type { MessageHandler } from "../../shared/runtime/types.ts";
@@ -105,16 +106,23 @@ async function analyse(
   if (notVideo) throw new InvalidMediaError(notVideo, { videoId: upload.videoId });
 
   const probeOptions = { logger: context.logger, signal: context.signal };
+  let probePath = path;
   let raw;
   try {
     raw = await probeContainer(binaries.ffprobe, path, probeOptions);
   } catch (error) {
     if (error instanceof PermanentError) throw new InvalidMediaError(explainProbeFailure(error.message), { videoId: upload.videoId, cause: error });
-    throw error;
+    if (!(error instanceof ProcessCrashedError && binaries.source.ffprobe === "bundled")) throw error;
+    // The npm-bundled ffprobe crashes on some containers (MPEG-TS). A stream copy into Matroska
+    // keeps stream indices and timestamps, so it can be probed in the source's place.
+    context.logger.warn("bundled ffprobe crashed; probing a Matroska copy of the upload instead");
+    probePath = join(dir, "probe-copy.mkv");
+    await runProcess(binaries.ffmpeg, remuxForProbeArgs(path, probePath), { ...probeOptions, classify: () => "permanent" });
+    raw = await probeContainer(binaries.ffprobe, probePath, probeOptions);
   }
   const videoStream = assertUsableContainer(raw, info.size, config.limits);
   const formatStart = Number(raw.format?.start_time);
-  const packets = await probeVideoPackets(binaries.ffprobe, path, videoStream.index, Number.isFinite(formatStart) ? formatStart : 0, probeOptions);
+  const packets = await probeVideoPackets(binaries.ffprobe, probePath, videoStream.index, Number.isFinite(formatStart) ? formatStart : 0, probeOptions);
   const source = describeSource(raw, videoStream, packets, info.size, { ...config.limits, maxFrameRate: config.media.maxFrameRate });
 
   const renditions = planLadder({

@@ -15,6 +15,11 @@ export function safeInputOptions(): string[] {
   return ["-protocol_whitelist", "file", "-format_whitelist", ALLOWED_DEMUXERS.join(",")];
 }
 
+/** Every stream stream-copied into Matroska with its original timestamps (for probing only). */
+export function remuxForProbeArgs(input: string, output: string): string[] {
+  return ["-v", "error", "-nostdin", "-y", ...safeInputOptions(), "-i", input, "-map", "0", "-c", "copy", "-copyts", "-f", "matroska", output];
+}
+
 export interface RawStream {
   index: number;
   codec_type?: string;

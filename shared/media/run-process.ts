@@ -16,6 +16,17 @@ export interface RunOptions {
   classify?: (exit: { code: number | null; signal: NodeJS.Signals | null; stderr: string }) => "permanent" | "retryable";
 }
 
+/** The tool died from a signal it did not get from us (a crash, or the OOM killer). */
+export class ProcessCrashedError extends RetryableError {
+  override readonly name = "ProcessCrashedError";
+  constructor(
+    message: string,
+    readonly signal: NodeJS.Signals,
+  ) {
+    super(message);
+  }
+}
+
 export interface RunResult {
   stdout: Buffer;
   stderr: string;
@@ -70,7 +81,11 @@ export function runProcess(binary: string, args: readonly string[], options: Run
       const status = exitSignal ? `killed by ${exitSignal}` : `exit code ${code}`;
       const message = `${commandLine}\n${status}${tail ? `\n${tail}` : ""}`;
       logger?.warn({ command: commandLine, status, stderrTail: tail }, "media tool failed");
-      const kind = signal?.aborted || exitSignal ? "retryable" : (options.classify?.({ code, signal: exitSignal, stderr }) ?? "retryable");
+      if (exitSignal && !signal?.aborted) {
+        reject(new ProcessCrashedError(message, exitSignal));
+        return;
+      }
+      const kind = signal?.aborted ? "retryable" : (options.classify?.({ code, signal: exitSignal, stderr }) ?? "retryable");
       reject(kind === "permanent" ? new PermanentError(message) : new RetryableError(message));
     });
   });

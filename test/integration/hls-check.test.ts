@@ -16,7 +16,7 @@ import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { mediaFile } from "../support/media.ts";
 
 const run = promisify(execFile);
-const FFMPEG = "/usr/bin/ffmpeg";
+const FFMPEG = resolveFfmpegBinaries().ffmpeg;
 const binaries = { ffmpeg: FFMPEG };
 
 // m3u8-parser (video.js) has no type declarations; it reads ffmpeg's own playlists here, so the

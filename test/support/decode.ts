@@ -5,33 +5,24 @@ const run = promisify(execFile);
 
 export interface DecodedTimeline {
   frames: number;
-  /** From the first frame's start to the last frame's end, in seconds. */
+  /** From the first frame's start to the last frame's end, in seconds (last frame: the median step). */
   duration: number;
 }
 
 /**
- * Decodes a stream with ffprobe (frame level, not packet level) and measures what a viewer gets.
- * `input` may be a media file or one of our own media playlists.
+ * Decodes one video stream with ffmpeg and measures what a viewer gets, from the presentation time
+ * of every decoded frame (showinfo). `input` may be a media file or one of our media playlists.
+ * ffmpeg, not ffprobe: the npm-bundled ffprobe crashes on MPEG-TS, and this must run there too.
  */
-export async function decodedTimeline(ffprobe: string, input: string, stream: string): Promise<DecodedTimeline> {
-  const { stdout } = await run(
-    ffprobe,
-    ["-v", "error", "-protocol_whitelist", "file", "-select_streams", stream, "-show_entries", "frame=pts_time,duration_time,pkt_duration_time", "-of", "csv=p=0", input],
+export async function decodedTimeline(ffmpeg: string, input: string, stream: string, singleFrameSeconds: number): Promise<DecodedTimeline> {
+  const { stderr } = await run(
+    ffmpeg,
+    ["-v", "info", "-nostats", "-nostdin", "-protocol_whitelist", "file", "-i", input, "-map", `0:${stream}`, "-vf", "showinfo", "-f", "null", "-"],
     { maxBuffer: 64 * 1024 * 1024 },
   );
-  let first = Number.POSITIVE_INFINITY;
-  let end = Number.NEGATIVE_INFINITY;
-  let frames = 0;
-  let lastDuration = 0;
-  for (const line of stdout.split("\n")) {
-    const [ptsText, ...durations] = line.trim().split(",");
-    const pts = Number(ptsText);
-    if (!ptsText || !Number.isFinite(pts)) continue;
-    const duration = durations.map(Number).find((value) => Number.isFinite(value) && value > 0) ?? lastDuration;
-    lastDuration = duration;
-    frames += 1;
-    first = Math.min(first, pts);
-    end = Math.max(end, pts + duration);
-  }
-  return { frames, duration: frames ? end - first : 0 };
+  const times = [...stderr.matchAll(/\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)/g)].map((match) => Number(match[1])).sort((a, b) => a - b);
+  if (times.length === 0) return { frames: 0, duration: 0 };
+  const steps = times.slice(1).map((time, i) => time - times[i]!).sort((a, b) => a - b);
+  const step = steps.length ? steps[Math.floor(steps.length / 2)]! : singleFrameSeconds;
+  return { frames: times.length, duration: times[times.length - 1]! - times[0]! + step };
 }
