@@ -13,8 +13,8 @@ export interface ErrorContext {
   cause?: unknown;
 }
 
-export class PermanentError extends Error {
-  override readonly name: string = "PermanentError";
+/** The base of both kinds: keeps `cause` and the video and message the error is about. */
+abstract class PipelineError extends Error {
   readonly videoId?: string;
   readonly messageId?: string;
 
@@ -25,16 +25,12 @@ export class PermanentError extends Error {
   }
 }
 
-export class RetryableError extends Error {
-  override readonly name: string = "RetryableError";
-  readonly videoId?: string;
-  readonly messageId?: string;
+export class PermanentError extends PipelineError {
+  override readonly name: string = "PermanentError";
+}
 
-  constructor(message: string, context: ErrorContext = {}) {
-    super(message, context.cause === undefined ? undefined : { cause: context.cause });
-    this.videoId = context.videoId;
-    this.messageId = context.messageId;
-  }
+export class RetryableError extends PipelineError {
+  override readonly name: string = "RetryableError";
 }
 
 /** A rejected upload: the job ends `failed` with this message as the reason shown to people. */

@@ -4,6 +4,7 @@ import type { Logger } from "../../shared/logger.ts";
 import { seconds } from "../../shared/media/encode-args.ts";
 import { safeInputOptions } from "../../shared/media/probe.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
+import { TONE_MAP_TO_SDR } from "../../shared/media/encode-args.ts";
 
 /**
  * Every frame the image work needs, from ONE ffmpeg run that decodes the video once: the poster
@@ -56,16 +57,7 @@ export function rawFrameBytes(size: FrameSize): number {
 
 /** After a frame is chosen: tone map, exact size with square pixels, 8-bit RGB. */
 export function pictureFilters(size: FrameSize, toneMap: FrameSource["toneMap"]): string[] {
-  const filters: string[] = [];
-  if (toneMap) {
-    filters.push(
-      "zscale=t=linear:npl=100",
-      "format=gbrpf32le",
-      "zscale=p=bt709",
-      "tonemap=tonemap=hable:desat=0",
-      "zscale=t=bt709:m=bt709:r=tv",
-    );
-  }
+  const filters: string[] = toneMap ? [...TONE_MAP_TO_SDR] : [];
   filters.push(`scale=${size.width}:${size.height}:flags=lanczos`, "setsar=1", "format=rgb24");
   return filters;
 }

@@ -40,6 +40,15 @@ export function splitArgs(args: SplitArgs): string[] {
   ];
 }
 
+/** HDR (PQ or HLG, 10-bit) to SDR BT.709: linearise, tone-map (hable), back to BT.709 limited range. */
+export const TONE_MAP_TO_SDR: readonly string[] = Object.freeze([
+  "zscale=t=linear:npl=100",
+  "format=gbrpf32le",
+  "zscale=p=bt709",
+  "tonemap=tonemap=hable:desat=0",
+  "zscale=t=bt709:m=bt709:r=tv",
+]);
+
 export interface VideoFilterOptions {
   frameRate: Rational;
   toneMap: "pq" | "hlg" | null;
@@ -51,15 +60,7 @@ export function sharedVideoFilters(options: VideoFilterOptions): string[] {
     // Deinterlaces only frames flagged interlaced (DV, broadcast); progressive frames pass through.
     "yadif=mode=0:parity=-1:deint=1",
   ];
-  if (options.toneMap) {
-    filters.push(
-      "zscale=t=linear:npl=100",
-      "format=gbrpf32le",
-      "zscale=p=bt709",
-      "tonemap=tonemap=hable:desat=0",
-      "zscale=t=bt709:m=bt709:r=tv",
-    );
-  }
+  if (options.toneMap) filters.push(...TONE_MAP_TO_SDR);
   filters.push(
     `fps=${options.frameRate.num}/${options.frameRate.den}`,
     // Headers and timestamps can promise a frame more than the stream delivers (millisecond FLV
