@@ -1,13 +1,17 @@
 /**
- * Facts about one HLS segment file, measured independently of how it was made. ffmpeg demuxes
- * the file and lists every packet (`-c copy -f framecrc`: timestamps, durations, keyframe flags,
- * the coded size and sample rate); for MPEG-TS we also read the first access unit ourselves,
- * which gives the real codec string (H.264 SPS, AAC ADTS header), whether the segment opens with
- * an IDR, and the byte range an I-frame playlist should point at. Nothing here trusts playlists.
+ * Facts about one HLS segment file, measured independently of how it was made. Nothing here
+ * trusts playlists.
  *
- * Why ffmpeg and not ffprobe: the npm-bundled ffprobe (2023 static build) dies with SIGSEGV on
- * any MPEG-TS file on these machines, while framecrc output is the same from the bundled 2018
- * ffmpeg and Debian's 5.1, so the check runs on the zero-setup path too.
+ * MPEG-TS segments (everything vodpipe writes) are read in JavaScript by ts-reader.ts: PAT, PMT,
+ * PES timestamps, H.264 access units and ADTS frames, plus the first access unit's codec string,
+ * IDR and I-frame byte range. That costs about a millisecond where one ffmpeg per segment cost
+ * ~85 ms, and the publish step runs it over every segment before a video is ready.
+ *
+ * Anything else, or a TS file the reader cannot make sense of (another codec, lost sync, an ADTS
+ * stream cut mid-frame), goes to ffmpeg: `-c copy -f framecrc` lists every packet's timestamps,
+ * duration and keyframe flag. Why ffmpeg and not ffprobe: the npm-bundled ffprobe (2023 static
+ * build) dies with SIGSEGV on any MPEG-TS file on these machines, while framecrc output is the
+ * same from the bundled 2018 ffmpeg and Debian's 5.1, so the fallback runs on the zero-setup path.
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -15,6 +19,10 @@ import type { FfmpegBinaries } from "../media/ffmpeg-binaries.ts";
 import { runProcess } from "../media/run-process.ts";
 import type { Logger } from "../logger.ts";
 import { h264CodecString, NAL_TYPE, splitAnnexB } from "./h264-codec-string.ts";
+import { audioCodecFromTs, H264_STREAM_TYPE, looksLikeTs, measureTsSegment, mostCommon, readFirstAccessUnit } from "./ts-reader.ts";
+
+// Moved to ts-reader.ts; re-exported for callers that import them from here.
+export { audioCodecFromTs, H264_STREAM_TYPE, readFirstAccessUnit, readFirstVideoAccessUnit, type FirstAccessUnit } from "./ts-reader.ts";
 
 export type SegmentKind = "video" | "audio";
 
@@ -53,12 +61,34 @@ export class SegmentUnreadableError extends Error {
   override readonly name = "SegmentUnreadableError";
 }
 
-const TS_PACKET = 188;
-
+/**
+ * Measures one segment file. The choice of reader is explicit: MPEG-TS goes to the JavaScript
+ * reader, and only what it declines (not TS, or TS it cannot make sense of) goes to ffmpeg.
+ */
 export async function gatherSegmentFacts(path: string, kind: SegmentKind, options: SegmentFactsOptions): Promise<SegmentFacts> {
+  const content = await readFile(resolve(path));
+  if (looksLikeTs(content)) {
+    const result = measureTsSegment(content, kind);
+    switch (result.outcome) {
+      case "measured":
+        return result.facts;
+      case "no-stream":
+        throw new SegmentUnreadableError(`no ${kind} stream`);
+      case "no-packets":
+        throw new SegmentUnreadableError(`no ${kind} packets with timestamps`);
+      case "fallback":
+        options.logger?.debug({ path, reason: result.reason }, "segment measured with ffmpeg");
+        break;
+    }
+  }
+  return gatherSegmentFactsWithFfmpeg(path, kind, options, content);
+}
+
+/** The ffmpeg framecrc reader on its own (any container); `content` saves reading the file again. */
+export async function gatherSegmentFactsWithFfmpeg(path: string, kind: SegmentKind, options: SegmentFactsOptions, content?: Buffer): Promise<SegmentFacts> {
   const absolute = resolve(path);
-  const content = await readFile(absolute);
-  const isTs = content.length >= TS_PACKET && content[0] === 0x47 && (content.length === TS_PACKET || content[TS_PACKET] === 0x47);
+  content ??= await readFile(absolute);
+  const isTs = looksLikeTs(content);
   const unit = isTs ? readFirstAccessUnit(content, kind) : undefined;
   if (isTs && !unit) throw new SegmentUnreadableError(`no ${kind} stream`);
 
@@ -169,43 +199,12 @@ export function factsFromPackets(listing: PacketListing, kind: SegmentKind): Seg
   return facts;
 }
 
-const AAC_SAMPLE_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
-
-/**
- * RFC 6381 codec string of a TS audio stream from its PMT stream type and first PES payload.
- * AAC in ADTS names its object type (2 = LC); HE-AAC signalled implicitly (SBR inside an "LC"
- * ADTS stream) reads as mp4a.40.2, which is what vodpipe never produces anyway.
- */
-export function audioCodecFromTs(streamType: number, payload: Buffer): { codec?: string; channels?: number; sampleRate?: number } | undefined {
-  if (streamType === 0x0f) {
-    if (payload.length < 7 || payload[0] !== 0xff || (payload[1]! & 0xf6) !== 0xf0) return undefined;
-    const objectType = ((payload[2]! >> 6) & 0x3) + 1;
-    const sampleRate = AAC_SAMPLE_RATES[(payload[2]! >> 2) & 0xf];
-    const channels = ((payload[2]! & 0x1) << 2) | (payload[3]! >> 6);
-    return { codec: `mp4a.40.${objectType}`, ...(sampleRate ? { sampleRate } : {}), ...(channels ? { channels } : {}) };
-  }
-  if (streamType === 0x03 || streamType === 0x04) return { codec: "mp4a.40.34" };
-  if (streamType === 0x81) return { codec: "ac-3" };
-  if (streamType === 0x87) return { codec: "ec-3" };
-  return undefined;
-}
-
 function typicalFrameDuration(packets: { pts: number; duration: number }[]): number {
   const durations = packets.map((packet) => packet.duration).filter((duration) => duration > 0);
   if (durations.length > 0) return mostCommon(durations);
   const sorted = packets.map((packet) => packet.pts).sort((a, b) => a - b);
   const deltas = sorted.slice(1).map((pts, index) => pts - sorted[index]!).filter((delta) => delta > 0);
   return deltas.length > 0 ? mostCommon(deltas) : 0;
-}
-
-function mostCommon(values: number[]): number {
-  const counts = new Map<number, number>();
-  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
-  let best = values[0]!;
-  for (const [value, count] of counts) {
-    if (count > counts.get(best)! || (count === counts.get(best)! && value < best)) best = value;
-  }
-  return best;
 }
 
 function parseRational(text: string): number | undefined {
@@ -217,96 +216,6 @@ function parseRational(text: string): number | undefined {
 /** Microsecond precision: timestamps are 90 kHz ticks, and this keeps JSON reports readable. */
 function round(seconds: number): number {
   return Math.round(seconds * 1e6) / 1e6;
-}
-
-export interface FirstAccessUnit {
-  /** The PMT stream_type (0x1b H.264, 0x24 HEVC, 0x0f AAC in ADTS, 0x03/0x04 MPEG audio, ...). */
-  streamType: number;
-  /** The first PES payload of the stream: one access unit (Annex-B for H.264), PES header removed. */
-  payload: Buffer;
-  /**
-   * From byte 0 (so PAT and PMT are included and the range demuxes on its own) to the end of the
-   * TS packet that carries the last byte of the first PES.
-   */
-  range: { offset: number; length: number };
-}
-
-export const H264_STREAM_TYPE = 0x1b;
-const STREAM_TYPES: Record<SegmentKind, ReadonlySet<number>> = {
-  video: new Set([0x01, 0x02, 0x10, H264_STREAM_TYPE, 0x24]),
-  audio: new Set([0x03, 0x04, 0x0f, 0x11, 0x81, 0x87]),
-};
-
-/** Reads the first access unit of the first video (or audio) stream of an MPEG-TS buffer. */
-export function readFirstAccessUnit(ts: Buffer, kind: SegmentKind = "video"): FirstAccessUnit | undefined {
-  let pmtPid: number | undefined;
-  let stream: { pid: number; streamType: number } | undefined;
-  const payloads: Buffer[] = [];
-
-  const finish = (end: number): FirstAccessUnit | undefined => {
-    if (!stream) return undefined;
-    const pes = Buffer.concat(payloads);
-    if (pes.length < 9 || pes[0] !== 0 || pes[1] !== 0 || pes[2] !== 1) return undefined;
-    return { streamType: stream.streamType, payload: pes.subarray(9 + pes[8]!), range: { offset: 0, length: end } };
-  };
-
-  for (let at = 0; at + TS_PACKET <= ts.length; at += TS_PACKET) {
-    if (ts[at] !== 0x47) return undefined;
-    const pusi = (ts[at + 1]! & 0x40) !== 0;
-    const pid = ((ts[at + 1]! & 0x1f) << 8) | ts[at + 2]!;
-    const adaptation = (ts[at + 3]! >> 4) & 0x3;
-    let start = at + 4;
-    if (adaptation & 0x2) start += 1 + ts[at + 4]!;
-    if (!(adaptation & 0x1) || start >= at + TS_PACKET) continue;
-    const payload = ts.subarray(start, at + TS_PACKET);
-
-    if (pid === 0 && pusi && pmtPid === undefined) {
-      pmtPid = pmtPidFromPat(payload);
-    } else if (pid === pmtPid && pusi && !stream) {
-      stream = streamFromPmt(payload, STREAM_TYPES[kind]);
-    } else if (stream && pid === stream.pid) {
-      if (pusi && payloads.length > 0) return finish(at);
-      if (pusi || payloads.length > 0) payloads.push(payload);
-    }
-  }
-  return payloads.length > 0 ? finish(ts.length - (ts.length % TS_PACKET)) : undefined;
-}
-
-/** The first video access unit: its SPS, whether it is an IDR, and its byte range. */
-export function readFirstVideoAccessUnit(ts: Buffer): FirstAccessUnit | undefined {
-  return readFirstAccessUnit(ts, "video");
-}
-
-function sectionStart(payload: Buffer): number {
-  return 1 + payload[0]!; // pointer_field
-}
-
-function pmtPidFromPat(payload: Buffer): number | undefined {
-  const table = sectionStart(payload);
-  if (payload[table] !== 0x00) return undefined;
-  const sectionLength = ((payload[table + 1]! & 0x0f) << 8) | payload[table + 2]!;
-  const end = Math.min(payload.length, table + 3 + sectionLength - 4);
-  for (let at = table + 8; at + 4 <= end; at += 4) {
-    const program = (payload[at]! << 8) | payload[at + 1]!;
-    if (program !== 0) return ((payload[at + 2]! & 0x1f) << 8) | payload[at + 3]!;
-  }
-  return undefined;
-}
-
-function streamFromPmt(payload: Buffer, types: ReadonlySet<number>): { pid: number; streamType: number } | undefined {
-  const table = sectionStart(payload);
-  if (payload[table] !== 0x02) return undefined;
-  const sectionLength = ((payload[table + 1]! & 0x0f) << 8) | payload[table + 2]!;
-  const end = Math.min(payload.length, table + 3 + sectionLength - 4);
-  const programInfoLength = ((payload[table + 10]! & 0x0f) << 8) | payload[table + 11]!;
-  for (let at = table + 12 + programInfoLength; at + 5 <= end; ) {
-    const streamType = payload[at]!;
-    const pid = ((payload[at + 1]! & 0x1f) << 8) | payload[at + 2]!;
-    const infoLength = ((payload[at + 3]! & 0x0f) << 8) | payload[at + 4]!;
-    if (types.has(streamType)) return { pid, streamType };
-    at += 5 + infoLength;
-  }
-  return undefined;
 }
 
 /** Runs `work` over `items` with at most `limit` in flight; results keep the input order. */

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { createReadStream } from "node:fs";
 import { listAll } from "../ports.ts";
 import { keys, segmentName } from "../keys.ts";
-import { readFirstVideoFrame } from "../media/ts-first-frame.ts";
 import { h264CodecString } from "../hls/h264-codec-string.ts";
+import { readFirstVideoAccessUnit } from "../hls/ts-reader.ts";
 import { enqueue, nowIso, type PipelineDeps } from "./deps.ts";
 import type { ActiveJob } from "./job-guard.ts";
 
@@ -63,8 +63,9 @@ export async function uploadSegments(
     const path = join(localDir, uri);
     const record: SegmentRecord = { uri, duration, bytes: (await stat(path)).size };
     if (video) {
-      const frame = readFirstVideoFrame(await readFile(path));
-      record.iframe = frame.byteRange;
+      const frame = readFirstVideoAccessUnit(await readFile(path));
+      if (!frame) throw new Error(`${rendition}/${uri}: ffmpeg wrote a segment with no readable video frame`);
+      record.iframe = frame.range;
       codec ??= h264CodecString(frame.payload);
     }
     await deps.store.put(keys.output(videoId, `${rendition}/${uri}`), createReadStream(path), { contentType: "video/mp2t" });
