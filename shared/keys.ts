@@ -24,7 +24,3 @@ export const partNames = {
   thumbnails: "thumbnails",
 };
 
-/** Segment file name inside a rendition folder, numbered across the whole video. */
-export function segmentName(index: number): string {
-  return `seg-${pad(index, 5)}.ts`;
-}

@@ -129,6 +129,13 @@ export function parseMessage(body: string): PipelineMessage {
   return parsed.data;
 }
 
+/** Parses a message that must be of one type (a stage's own queue); anything else is invalid. */
+export function parseMessageOf<T extends MessageType>(body: string, type: T): Extract<PipelineMessage, { type: T }> {
+  const message = parseMessage(body);
+  if (message.type !== type) throw new InvalidMessageError(`expected a ${type} message, got ${message.type}`);
+  return message as Extract<PipelineMessage, { type: T }>;
+}
+
 /** Parses a body from the ingest queue: vodpipe's own message or an S3 event notification. */
 export function parseIngestBody(body: string): IngestInput {
   const json = parseJson(body);

@@ -2,13 +2,13 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { RetryableError } from "../../shared/errors.ts";
 import { partNames } from "../../shared/keys.ts";
-import { parseMessage } from "../../shared/messages.ts";
+import { parseMessageOf } from "../../shared/messages.ts";
 import { audioArgs } from "../../shared/media/encode-args.ts";
 import { toNumber } from "../../shared/media/frame-rate.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
-import { downloadTo, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
-import { failJobOnPermanentError, loadActiveJob } from "../../shared/pipeline/job-guard.ts";
-import { completePart, partExists, startTimer, uploadSegments } from "../../shared/pipeline/parts.ts";
+import { downloadTo, type PipelineDeps } from "../../shared/pipeline/deps.ts";
+import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
+import { runPartOnce, uploadSegments } from "../../shared/pipeline/parts.ts";
 import type { MessageHandler } from "../../shared/runtime/types.ts";
 
 export const AUDIO_RENDITION_NAME = "audio";
@@ -16,45 +16,36 @@ export const AUDIO_RENDITION_NAME = "audio";
 /** audio: the whole track once, as its own HLS rendition, exactly as long as the video. */
 export function createAudioHandler(deps: PipelineDeps): MessageHandler {
   return async (received, context) => {
-    const message = parseMessage(received.body);
-    if (message.type !== "encode-audio") throw new RetryableError(`audio got ${message.type}`);
+    const message = parseMessageOf(received.body, "encode-audio");
     const logger = context.logger.child({ videoId: message.videoId });
     const job = await loadActiveJob(deps, message.videoId, logger);
     if (!job) return;
-    if (await partExists(deps, job.videoId, partNames.audio)) {
-      await completePart(deps, job, undefined);
-      return;
-    }
     const audio = job.source.audio;
     if (!audio) throw new RetryableError(`job ${job.videoId} has no audio track`);
-    const timer = startTimer(deps);
     const { chunks } = job.plan;
 
-    const record = await failJobOnPermanentError(deps, job, () =>
-      withTempDir(deps, "audio", async (dir) => {
-        const input = join(dir, "source");
-        const outDir = join(dir, AUDIO_RENDITION_NAME);
-        await mkdir(outDir);
-        await downloadTo(deps.store, job.sourceKey, input);
-        await runProcess(
-          deps.binaries.ffmpeg,
-          audioArgs({
-            input,
-            streamIndex: audio.index,
-            videoStartTime: job.source.video.startTime,
-            durationSeconds: chunks.totalFrames / toNumber(chunks.frameRate),
-            segmentSeconds: job.plan.segmentSeconds,
-            playlistPath: join(outDir, "ffmpeg.m3u8"),
-            segmentPattern: join(outDir, "seg-%05d.ts"),
-            threads: deps.threads,
-          }),
-          { logger, signal: context.signal, classify: () => "permanent" },
-        );
-        const { segments } = await uploadSegments(deps, job.videoId, AUDIO_RENDITION_NAME, outDir, "ffmpeg.m3u8", false);
-        return { part: partNames.audio, ...timer(), segments: { [AUDIO_RENDITION_NAME]: segments } };
-      }),
-    );
-    await completePart(deps, job, record);
-    logger.info("audio encoded");
+    await runPartOnce(deps, job, partNames.audio, async (dir) => {
+      const input = join(dir, "source");
+      const outDir = join(dir, AUDIO_RENDITION_NAME);
+      await mkdir(outDir);
+      await downloadTo(deps.store, job.sourceKey, input);
+      await runProcess(
+        deps.binaries.ffmpeg,
+        audioArgs({
+          input,
+          streamIndex: audio.index,
+          videoStartTime: job.source.video.startTime,
+          durationSeconds: chunks.totalFrames / toNumber(chunks.frameRate),
+          segmentSeconds: job.plan.segmentSeconds,
+          playlistPath: join(outDir, "ffmpeg.m3u8"),
+          segmentPattern: join(outDir, "seg-%05d.ts"),
+          threads: deps.threads,
+        }),
+        { logger, signal: context.signal, classify: () => "permanent" },
+      );
+      const { segments } = await uploadSegments(deps, job.videoId, AUDIO_RENDITION_NAME, outDir, "ffmpeg.m3u8", false);
+      logger.info("audio encoded");
+      return { segments: { [AUDIO_RENDITION_NAME]: segments } };
+    });
   };
 }

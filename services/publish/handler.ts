@@ -4,7 +4,7 @@ import { PermanentError, RetryableError } from "../../shared/errors.ts";
 import { checkHls } from "../../shared/hls/check-hls.ts";
 import { readJsonObject, writeJob } from "../../shared/job.ts";
 import { keys } from "../../shared/keys.ts";
-import { parseMessage } from "../../shared/messages.ts";
+import { parseMessageOf } from "../../shared/messages.ts";
 import { listAll } from "../../shared/ports.ts";
 import { downloadTo, nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { failJobOnPermanentError, loadActiveJob } from "../../shared/pipeline/job-guard.ts";
@@ -19,8 +19,7 @@ import { buildOutputs } from "./build-outputs.ts";
  */
 export function createPublishHandler(deps: PipelineDeps): MessageHandler {
   return async (received, context) => {
-    const message = parseMessage(received.body);
-    if (message.type !== "publish-video") throw new RetryableError(`publish got ${message.type}`);
+    const message = parseMessageOf(received.body, "publish-video");
     const logger = context.logger.child({ videoId: message.videoId });
     const job = await loadActiveJob(deps, message.videoId, logger);
     if (!job) return;

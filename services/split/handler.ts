@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { createReadStream } from "node:fs";
 import { keys } from "../../shared/keys.ts";
-import { parseMessage } from "../../shared/messages.ts";
+import { parseMessageOf } from "../../shared/messages.ts";
 import type { PipelineMessage } from "../../shared/messages.ts";
 import { splitArgs } from "../../shared/media/encode-args.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
@@ -20,8 +20,7 @@ const CHUNK_TAIL_SECONDS = 1;
  */
 export function createSplitHandler(deps: PipelineDeps): MessageHandler {
   return async (received, context) => {
-    const message = parseMessage(received.body);
-    if (message.type !== "split-source") throw new RetryableError(`split got ${message.type}`);
+    const message = parseMessageOf(received.body, "split-source");
     const logger = context.logger.child({ videoId: message.videoId });
     const job = await loadActiveJob(deps, message.videoId, logger);
     if (!job) return;

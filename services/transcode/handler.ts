@@ -2,12 +2,12 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { RetryableError } from "../../shared/errors.ts";
 import { keys, partNames } from "../../shared/keys.ts";
-import { parseMessage } from "../../shared/messages.ts";
+import { parseMessageOf } from "../../shared/messages.ts";
 import { transcodeChunkArgs } from "../../shared/media/encode-args.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
-import { downloadTo, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
-import { failJobOnPermanentError, loadActiveJob } from "../../shared/pipeline/job-guard.ts";
-import { completePart, partExists, startTimer, uploadSegments, type SegmentRecord } from "../../shared/pipeline/parts.ts";
+import { downloadTo, type PipelineDeps } from "../../shared/pipeline/deps.ts";
+import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
+import { runPartOnce, uploadSegments, type SegmentRecord } from "../../shared/pipeline/parts.ts";
 import type { MessageHandler } from "../../shared/runtime/types.ts";
 
 /**
@@ -16,58 +16,48 @@ import type { MessageHandler } from "../../shared/runtime/types.ts";
  */
 export function createTranscodeHandler(deps: PipelineDeps): MessageHandler {
   return async (received, context) => {
-    const message = parseMessage(received.body);
-    if (message.type !== "transcode-chunk") throw new RetryableError(`transcode got ${message.type}`);
+    const message = parseMessageOf(received.body, "transcode-chunk");
     const logger = context.logger.child({ videoId: message.videoId, chunk: message.chunkIndex });
     const job = await loadActiveJob(deps, message.videoId, logger);
     if (!job) return;
-    const part = partNames.chunk(message.chunkIndex);
-    if (await partExists(deps, job.videoId, part)) {
-      await completePart(deps, job, undefined);
-      return;
-    }
     const chunk = job.plan.chunks.chunks[message.chunkIndex];
     if (!chunk) throw new RetryableError(`job ${job.videoId} has no chunk ${message.chunkIndex}`);
-    const timer = startTimer(deps);
 
-    const record = await failJobOnPermanentError(deps, job, () =>
-      withTempDir(deps, "transcode", async (dir) => {
-        const input = join(dir, "chunk.mkv");
-        await downloadTo(deps.store, keys.chunk(job.videoId, chunk.index), input);
-        const outputs = job.plan.renditions.map((rendition) => ({
-          rendition,
-          playlistPath: join(dir, rendition.name, "ffmpeg.m3u8"),
-          segmentPattern: join(dir, rendition.name, "seg-%05d.ts"),
-        }));
-        for (const { rendition } of outputs) await mkdir(join(dir, rendition.name));
-        await runProcess(
-          deps.binaries.ffmpeg,
-          transcodeChunkArgs({
-            input,
-            seekSeconds: message.seekSeconds,
-            frameCount: chunk.frameCount,
-            startTime: chunk.startTime,
-            firstSegment: chunk.firstSegment,
-            keyframeOffsets: chunk.keyframeOffsets,
-            filters: { frameRate: job.plan.chunks.frameRate, toneMap: job.plan.toneMap },
-            preset: job.plan.x264Preset,
-            threads: deps.threads,
-            outputs,
-          }),
-          { logger, signal: context.signal },
-        );
-        const segments: Record<string, SegmentRecord[]> = {};
-        const codecs: Record<string, string> = {};
-        for (const { rendition } of outputs) {
-          const uploaded = await uploadSegments(deps, job.videoId, rendition.name, join(dir, rendition.name), "ffmpeg.m3u8", true);
-          if (uploaded.segments.length === 0) throw new RetryableError(`chunk ${chunk.index} produced no ${rendition.name} segments`);
-          segments[rendition.name] = uploaded.segments;
-          if (uploaded.codec) codecs[rendition.name] = uploaded.codec;
-        }
-        return { part, ...timer(), segments, codecs };
-      }),
-    );
-    await completePart(deps, job, record);
-    logger.info("chunk transcoded");
+    await runPartOnce(deps, job, partNames.chunk(chunk.index), async (dir) => {
+      const input = join(dir, "chunk.mkv");
+      await downloadTo(deps.store, keys.chunk(job.videoId, chunk.index), input);
+      const outputs = job.plan.renditions.map((rendition) => ({
+        rendition,
+        playlistPath: join(dir, rendition.name, "ffmpeg.m3u8"),
+        segmentPattern: join(dir, rendition.name, "seg-%05d.ts"),
+      }));
+      for (const { rendition } of outputs) await mkdir(join(dir, rendition.name));
+      await runProcess(
+        deps.binaries.ffmpeg,
+        transcodeChunkArgs({
+          input,
+          seekSeconds: message.seekSeconds,
+          frameCount: chunk.frameCount,
+          startTime: chunk.startTime,
+          firstSegment: chunk.firstSegment,
+          keyframeOffsets: chunk.keyframeOffsets,
+          filters: { frameRate: job.plan.chunks.frameRate, toneMap: job.plan.toneMap },
+          preset: job.plan.x264Preset,
+          threads: deps.threads,
+          outputs,
+        }),
+        { logger, signal: context.signal },
+      );
+      const segments: Record<string, SegmentRecord[]> = {};
+      const codecs: Record<string, string> = {};
+      for (const { rendition } of outputs) {
+        const uploaded = await uploadSegments(deps, job.videoId, rendition.name, join(dir, rendition.name), "ffmpeg.m3u8", true);
+        if (uploaded.segments.length === 0) throw new RetryableError(`chunk ${chunk.index} produced no ${rendition.name} segments`);
+        segments[rendition.name] = uploaded.segments;
+        if (uploaded.codec) codecs[rendition.name] = uploaded.codec;
+      }
+      logger.info("chunk transcoded");
+      return { segments, codecs };
+    });
   };
 }

@@ -1,12 +1,12 @@
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createReadStream } from "node:fs";
 import { listAll } from "../ports.ts";
-import { keys, segmentName } from "../keys.ts";
+import { keys } from "../keys.ts";
 import { h264CodecString } from "../hls/h264-codec-string.ts";
 import { readFirstVideoAccessUnit } from "../hls/ts-reader.ts";
-import { enqueue, nowIso, type PipelineDeps } from "./deps.ts";
-import type { ActiveJob } from "./job-guard.ts";
+import { enqueue, nowIso, withTempDir, type PipelineDeps } from "./deps.ts";
+import { failJobOnPermanentError, type ActiveJob } from "./job-guard.ts";
 
 /** One HLS segment as a part recorded it; publish builds the playlists from these. */
 export interface SegmentRecord {
@@ -94,13 +94,22 @@ export async function completePart(deps: PipelineDeps, job: ActiveJob, record: P
   }
 }
 
-export function startTimer(deps: PipelineDeps): () => { startedAt: string; finishedAt: string } {
+/**
+ * Runs one part of a job at most once: a part whose marker exists is not redone (a duplicate
+ * delivery only repeats the fan-in check). The work gets a temp folder, removed afterwards; a
+ * permanent failure marks the job failed.
+ */
+export async function runPartOnce(
+  deps: PipelineDeps,
+  job: ActiveJob,
+  part: string,
+  work: (dir: string) => Promise<Pick<PartRecord, "segments" | "codecs" | "details">>,
+): Promise<void> {
+  if (await partExists(deps, job.videoId, part)) {
+    await completePart(deps, job, undefined);
+    return;
+  }
   const startedAt = nowIso(deps);
-  return () => ({ startedAt, finishedAt: nowIso(deps) });
+  const produced = await failJobOnPermanentError(deps, job, () => withTempDir(deps, part, work));
+  await completePart(deps, job, { part, startedAt, finishedAt: nowIso(deps), ...produced });
 }
-
-export async function listLocal(dir: string): Promise<string[]> {
-  return (await readdir(dir)).sort();
-}
-
-export { segmentName };
