@@ -53,7 +53,7 @@ describe("a worker killed with SIGKILL in the middle of a transcode", () => {
       await env.queueSet.queues.ingest.send(serialize({ type: "source-uploaded", version: 1, videoId, sourceKey }));
 
       // The child has downloaded a chunk and ffmpeg is encoding it: kill the whole process group.
-      await until("the child to start a transcode", async () => (await readdir(childTmp)).some((name) => name.startsWith("vodpipe-transcode-")));
+      await until("the child to start a transcode", async () => (await readdir(childTmp)).some((name) => name.startsWith("vodpipe-chunk-")));
       await sleep(300);
       process.kill(-child.pid!, "SIGKILL");
       await until("the child to die", async () => child!.exitCode !== null || child!.signalCode !== null, 10);
