@@ -3,6 +3,14 @@ import type { Rendition } from "./ladder.ts";
 import type { Rational } from "./frame-rate.ts";
 import { safeInputOptions } from "./probe.ts";
 
+/**
+ * Where the output timeline starts, in seconds. Every chunk and the audio are shifted by the same
+ * amount so that no encoder delay (x264's B-frame reordering, AAC priming) ever produces a negative
+ * timestamp: the MPEG-TS muxer would then shift that one output on its own (chunk 0, never the
+ * others) and the joins would overlap. Players start from the first timestamp, whatever it is.
+ */
+export const TIMELINE_OFFSET_SECONDS = 10;
+
 /** Seconds as ffmpeg reads them, without float noise like 2.0000000000000004. */
 export function seconds(value: number): string {
   return (Math.round(value * 1e6) / 1e6).toFixed(6);
@@ -136,7 +144,7 @@ export function transcodeChunkArgs(args: TranscodeChunkArgs): string[] {
       "-force_key_frames", forceKeyframesExpression(args.keyframeOffsets),
       "-threads", String(args.threads),
       "-frames:v", String(args.frameCount),
-      "-output_ts_offset", seconds(args.startTime),
+      "-output_ts_offset", seconds(TIMELINE_OFFSET_SECONDS + args.startTime),
       "-map_metadata", "-1",
       "-f", "hls",
       // Shorter than any segment, so the muxer cuts at every (forced) keyframe and nowhere else.
@@ -187,6 +195,7 @@ export function audioArgs(args: AudioArgs): string[] {
     // The AAC encoder adds one priming frame that MPEG-TS keeps (no edit list), so ask for one
     // frame less: the decoded track then ends within one AAC frame of the video.
     "-t", seconds(Math.max(AAC_FRAME_SECONDS, args.durationSeconds - AAC_FRAME_SECONDS)),
+    "-output_ts_offset", seconds(TIMELINE_OFFSET_SECONDS),
     "-map_metadata", "-1",
     "-f", "hls",
     "-hls_time", String(args.segmentSeconds),

@@ -9,7 +9,7 @@ import { processFile, type ProcessOptions, type ProcessResult } from "../../shar
 export const FAST_TEST_ENV: Record<string, string> = {
   VODPIPE_SEGMENT_SECONDS: "2",
   VODPIPE_CHUNK_SECONDS: "4",
-  VODPIPE_X264_PRESET: "ultrafast",
+  VODPIPE_X264_PRESET: "superfast",
   VODPIPE_LADDER: "360p,240p",
   VODPIPE_WAIT_SECONDS: "1",
   VODPIPE_VISIBILITY_TIMEOUT_SECONDS: "60",

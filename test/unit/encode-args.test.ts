@@ -155,6 +155,8 @@ describe("audioArgs", () => {
       "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000",
       // One AAC frame (1024 / 48000 s) less than the video: the encoder's priming frame fills it.
       "-t", "9.978667",
+      // The same timeline offset as every video chunk, so encoder delays never go negative.
+      "-output_ts_offset", "10.000000",
       "-map_metadata", "-1",
       "-f", "hls", "-hls_time", "4", "-hls_list_size", "0", "-hls_playlist_type", "vod", "-hls_segment_type", "mpegts",
       "-hls_segment_filename", "/tmp/w/audio/seg-%05d.ts",
@@ -237,7 +239,7 @@ describe("transcodeChunkArgs", () => {
     );
     const common = {
       "-c:v": "libx264", "-preset": "veryfast", "-force_key_frames": "expr:lte(n,240)*not(mod(n,120))", "-g": "240",
-      "-sc_threshold": "0", "-frames:v": "360", "-output_ts_offset": "12.000000",
+      "-sc_threshold": "0", "-frames:v": "360", "-output_ts_offset": "22.000000",
     };
     expect(valuesPerOutput).toEqual([
       { ...common, "-map": "[v0]", "-profile:v": "high", "-b:v": "2800k", "-maxrate": "3080k", "-bufsize": "5600k", "-hls_segment_filename": "/tmp/w/720p/seg-%05d.ts" },
@@ -264,7 +266,7 @@ describe("transcodeChunkArgs", () => {
       "-force_key_frames", "expr:lte(n,240)*not(mod(n,120))",
       "-threads", "1",
       "-frames:v", "360",
-      "-output_ts_offset", "12.000000",
+      "-output_ts_offset", "22.000000",
       "-map_metadata", "-1",
       "-f", "hls", "-hls_time", "0.1", "-hls_list_size", "0", "-hls_playlist_type", "vod", "-hls_segment_type", "mpegts",
       "-start_number", "3",
