@@ -1,0 +1,209 @@
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * Measuring a process tree on Linux from /proc: exact CPU of the current process and of the
+ * children it has waited for, and a sampler for the memory (and CPU) of a whole process tree.
+ */
+
+let clockTicks: number | undefined;
+
+/** Kernel clock ticks per second (USER_HZ), the unit of CPU times in /proc/<pid>/stat. */
+export function clockTicksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** Own CPU, seconds. */
+  cpuSeconds: number;
+  /** CPU of the children this process has waited for (and, recursively, theirs), seconds. */
+  waitedChildrenCpuSeconds: number;
+}
+
+/** Parses /proc/<pid>/stat; the command name may hold spaces and parentheses, so split after the last ')'. */
+export function parseProcStat(text: string, ticksPerSecond: number): ProcStat {
+  const close = text.lastIndexOf(")");
+  const pid = Number(text.slice(0, text.indexOf(" ")));
+  // Fields after the name, numbered as in proc(5): 3 = state, 4 = ppid, 14-17 = utime stime cutime cstime.
+  const fields = text.slice(close + 2).split(" ");
+  const field = (n: number) => Number(fields[n - 3] ?? 0);
+  return {
+    pid,
+    ppid: field(4),
+    cpuSeconds: (field(14) + field(15)) / ticksPerSecond,
+    waitedChildrenCpuSeconds: (field(16) + field(17)) / ticksPerSecond,
+  };
+}
+
+export interface CpuMark {
+  /** This process (process.cpuUsage, µs precision). */
+  selfSeconds: number;
+  /** Exited children this process waited for, with all their waited-for descendants. */
+  childrenSeconds: number;
+}
+
+/** A CPU reading of the current process; subtract two with cpuSince. */
+export function markCpu(): CpuMark {
+  const self = process.cpuUsage();
+  const stat = parseProcStat(readFileSync("/proc/self/stat", "utf8"), clockTicksPerSecond());
+  return { selfSeconds: (self.user + self.system) / 1e6, childrenSeconds: stat.waitedChildrenCpuSeconds };
+}
+
+export function cpuSince(start: CpuMark, end: CpuMark = markCpu()): CpuMark & { totalSeconds: number } {
+  const selfSeconds = end.selfSeconds - start.selfSeconds;
+  const childrenSeconds = end.childrenSeconds - start.childrenSeconds;
+  return { selfSeconds, childrenSeconds, totalSeconds: selfSeconds + childrenSeconds };
+}
+
+/**
+ * CPU seconds the whole machine has spent busy (every core, every process) since boot, from
+ * /proc/stat. The difference over a run, minus the run's own CPU, is what other work took.
+ */
+export function machineBusySeconds(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + steal) / clockTicksPerSecond();
+}
+
+/** Every process seen in the tree during sampling. */
+export interface SampledProcess {
+  pid: number;
+  ppid: number;
+  /** argv, joined with spaces. */
+  commandLine: string;
+  /** The executable's base name (ffmpeg, ffprobe, node). */
+  name: string;
+  /** Largest VmHWM read (the process's own peak resident set), bytes. */
+  peakRssBytes: number;
+  /** utime+stime at the last sample: a lower bound for processes that exited between samples. */
+  cpuSeconds: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+}
+
+export interface TreeReport {
+  samples: number;
+  intervalMs: number;
+  processes: SampledProcess[];
+  /** The process with the largest peak RSS. */
+  largest: SampledProcess | undefined;
+  /** The largest sum of VmRSS over the tree at one sample, bytes. */
+  peakSumRssBytes: number;
+  /** The same, per executable name (ffmpeg, node, …), each at its own peak sample. */
+  peakSumRssBytesByName: Record<string, number>;
+}
+
+export interface TreeSampler {
+  /** Takes a last sample, stops, and reports. */
+  stop(): TreeReport;
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined; // the process exited between listing and reading
+  }
+}
+
+function statusKilobytes(status: string, key: "VmHWM" | "VmRSS"): number {
+  const match = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status);
+  return match ? Number(match[1]) : 0;
+}
+
+/**
+ * Samples the tree under (and including) `rootPid` every `intervalMs`: finds descendants through
+ * the ppid links in /proc, and reads each one's VmHWM, VmRSS and CPU times. Synchronous reads keep
+ * a sample consistent; a sample of a few hundred /proc entries takes about a millisecond.
+ */
+export function startTreeSampler(rootPid: number, intervalMs = 100): TreeSampler {
+  const ticks = clockTicksPerSecond();
+  const started = performance.now();
+  const seen = new Map<number, SampledProcess>();
+  const peakByName = new Map<string, number>();
+  let peakSum = 0;
+  let samples = 0;
+
+  const sample = () => {
+    const parents = new Map<number, number[]>();
+    const stats = new Map<number, ProcStat>();
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      const text = readText(`/proc/${entry}/stat`);
+      if (!text) continue;
+      const stat = parseProcStat(text, ticks);
+      stats.set(stat.pid, stat);
+      const siblings = parents.get(stat.ppid);
+      if (siblings) siblings.push(stat.pid);
+      else parents.set(stat.ppid, [stat.pid]);
+    }
+    const tree: number[] = [];
+    const pending = stats.has(rootPid) ? [rootPid] : [];
+    while (pending.length) {
+      const pid = pending.pop()!;
+      tree.push(pid);
+      pending.push(...(parents.get(pid) ?? []));
+    }
+    let sum = 0;
+    const sumByName = new Map<string, number>();
+    const now = performance.now() - started;
+    for (const pid of tree) {
+      const status = readText(`/proc/${pid}/status`);
+      if (!status) continue;
+      const rss = statusKilobytes(status, "VmRSS") * 1024;
+      const hwm = statusKilobytes(status, "VmHWM") * 1024;
+      let record = seen.get(pid);
+      if (!record) {
+        const argv = (readText(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean);
+        record = {
+          pid,
+          ppid: stats.get(pid)!.ppid,
+          commandLine: argv.join(" "),
+          name: (argv[0] ?? "?").split("/").pop() ?? "?",
+          peakRssBytes: 0,
+          cpuSeconds: 0,
+          firstSeenMs: now,
+          lastSeenMs: now,
+        };
+        seen.set(pid, record);
+      }
+      record.peakRssBytes = Math.max(record.peakRssBytes, hwm);
+      record.cpuSeconds = stats.get(pid)!.cpuSeconds;
+      record.lastSeenMs = now;
+      sum += rss;
+      sumByName.set(record.name, (sumByName.get(record.name) ?? 0) + rss);
+    }
+    peakSum = Math.max(peakSum, sum);
+    for (const [name, bytes] of sumByName) peakByName.set(name, Math.max(peakByName.get(name) ?? 0, bytes));
+    samples += 1;
+  };
+
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      const processes = [...seen.values()].sort((a, b) => a.firstSeenMs - b.firstSeenMs);
+      const largest = processes.reduce<SampledProcess | undefined>((best, p) => (!best || p.peakRssBytes > best.peakRssBytes ? p : best), undefined);
+      return {
+        samples,
+        intervalMs,
+        processes,
+        largest,
+        peakSumRssBytes: peakSum,
+        peakSumRssBytesByName: Object.fromEntries(peakByName),
+      };
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { join } from "node:path";
+import type { Config } from "../shared/config.ts";
+import { planChunks, type ChunkPlan } from "../shared/media/chunk-plan.ts";
+import { audioArgs, transcodeChunkArgs } from "../shared/media/encode-args.ts";
+import { toNumber } from "../shared/media/frame-rate.ts";
+import { planLadder, type Rendition } from "../shared/media/ladder.ts";
+import type { SourceInfo } from "../shared/media/source-info.ts";
+
+export interface SingleCommandInput {
+  input: string;
+  source: SourceInfo;
+  config: Readonly<Config>;
+  outDir: string;
+  /** ffmpeg threads for decoding and for each encoder; 0 = ffmpeg's default (all cores). */
+  threads: number;
+}
+
+export interface SingleCommand {
+  args: string[];
+  renditions: Rendition[];
+  plan: ChunkPlan;
+  /** Folders the command writes, one per rendition plus `audio`. */
+  folders: string[];
+}
+
+/** What follows `-i <input>` in an ffmpeg argument list: the output's options and its path. */
+export function outputPart(args: readonly string[]): string[] {
+  const input = args.indexOf("-i");
+  if (input < 0 || input + 2 > args.length) throw new Error(`no -i in ${args.join(" ")}`);
+  return args.slice(input + 2);
+}
+
+/**
+ * The ladder as one ffmpeg command, built from the pipeline's own argument builders so the two
+ * cannot drift: the video is one "chunk" covering the whole source (read directly, all frames,
+ * an IDR at every segment start, timeline from 0), and the audio output is audioArgs' output
+ * half added to the same command, reading the same input.
+ */
+export function buildSingleCommand(options: SingleCommandInput): SingleCommand {
+  const { source, config } = options;
+  const renditions = planLadder({
+    displayWidth: source.video.displayWidth,
+    displayHeight: source.video.displayHeight,
+    frameRate: source.video.frameRate,
+    rungs: config.media.ladder,
+  });
+  const plan = planChunks({
+    durationSeconds: source.durationSeconds,
+    frameRate: source.video.frameRate,
+    segmentSeconds: config.media.segmentSeconds,
+    chunkSeconds: Number.POSITIVE_INFINITY,
+    parallelism: 1,
+    keyframeTimes: source.video.keyframeTimes,
+    videoStartTime: source.video.startTime,
+  });
+  const [chunk, ...rest] = plan.chunks;
+  if (!chunk || rest.length) throw new Error(`expected one chunk covering the video, planned ${plan.chunks.length}`);
+
+  const outputs = renditions.map((rendition) => ({
+    rendition,
+    playlistPath: join(options.outDir, rendition.name, "ffmpeg.m3u8"),
+    segmentPattern: join(options.outDir, rendition.name, "seg-%05d.ts"),
+  }));
+  const args = transcodeChunkArgs({
+    input: options.input,
+    seekSeconds: source.video.startTime,
+    frameCount: chunk.frameCount,
+    startTime: 0,
+    firstSegment: 0,
+    keyframeOffsets: chunk.keyframeOffsets,
+    filters: { frameRate: plan.frameRate, toneMap: source.video.hdr },
+    preset: config.media.x264Preset,
+    threads: options.threads,
+    outputs,
+  });
+  const folders = renditions.map((r) => r.name);
+  if (source.audio) {
+    const audio = audioArgs({
+      input: options.input,
+      streamIndex: source.audio.index,
+      videoStartTime: source.video.startTime,
+      durationSeconds: plan.totalFrames / toNumber(plan.frameRate),
+      segmentSeconds: config.media.segmentSeconds,
+      playlistPath: join(options.outDir, "audio", "ffmpeg.m3u8"),
+      segmentPattern: join(options.outDir, "audio", "seg-%05d.ts"),
+      threads: options.threads,
+    });
+    // Both halves read input 0, seeked to the first video frame (audioArgs seeks there too when it is not 0).
+    args.push(...outputPart(audio));
+    folders.push("audio");
+  }
+  return { args, renditions, plan, folders };
+}
