@@ -21,6 +21,11 @@ export interface FrameSource {
   /** Tone-map HDR to SDR (as the transcoder does); without it 10-bit is only converted to 8-bit. */
   toneMap?: "pq" | "hlg" | null;
   threads?: number;
+  /**
+   * Decode keyframes only: much cheaper on long, high-resolution sources, and close enough when
+   * keyframes come at least as often as storyboard tiles.
+   */
+  keyframesOnly?: boolean;
   logger?: Logger;
   signal?: AbortSignal;
 }
@@ -104,6 +109,7 @@ export function extractionArgs(source: FrameSource, request: FrameRequest, files
     "-v", "error", "-nostdin", "-y",
     ...(source.threads ? ["-threads", String(source.threads)] : []),
     ...safeInputOptions(),
+    ...(source.keyframesOnly ? ["-skip_frame", "nokey"] : []),
     "-i", source.inputPath,
     "-filter_complex", graph,
     ...Array.from({ length: count }, (_, i) => output(`out_c${i}`, 1, files.candidates[i]!)).flat(),

@@ -37,6 +37,7 @@ export function createThumbnailsHandler(deps: PipelineDeps): MessageHandler {
         toneMap: job.plan.toneMap,
         ffmpegPath: deps.binaries.ffmpeg,
         threads: deps.threads,
+        maxKeyframeGapSeconds: job.source.video.maxKeyframeGapSeconds,
         logger,
         tmpDir: dir,
         signal: context.signal,

@@ -31,6 +31,12 @@ export interface RenderThumbnailsOptions {
   /** The source's HDR transfer (SourceInfo.video.hdr): tone-mapped to SDR like the renditions. */
   toneMap?: "pq" | "hlg" | null;
   threads?: number;
+  /**
+   * The source's longest keyframe gap. When it is at most the tile interval (or 2 s), only keyframes
+   * are decoded: a tile may then show a frame up to that gap early, a fair price for decoding a
+   * 1080p source at a fraction of the cost.
+   */
+  maxKeyframeGapSeconds?: number;
 }
 
 export type ImageFormat = "jpeg" | "webp";
@@ -75,6 +81,8 @@ const rawInput = (size: FrameSize) => ({ raw: { width: size.width, height: size.
  * Poster (best of a few candidate frames, in several sizes, JPEG and WebP) and storyboard (JPEG
  * sprite sheets plus a WebVTT index) for one video, written into outDir. Same input, same bytes.
  */
+const KEYFRAME_ONLY_MAX_GAP_SECONDS = 2;
+
 export async function renderThumbnails(options: RenderThumbnailsOptions): Promise<ThumbnailResult> {
   const { logger, signal } = options;
   const plan = planThumbnails(options);
@@ -86,6 +94,7 @@ export async function renderThumbnails(options: RenderThumbnailsOptions): Promis
     videoStreamIndex: options.videoStreamIndex,
     toneMap: options.toneMap ?? null,
     threads: options.threads,
+    keyframesOnly: options.maxKeyframeGapSeconds !== undefined && options.maxKeyframeGapSeconds <= Math.max(plan.storyboard.interval, KEYFRAME_ONLY_MAX_GAP_SECONDS),
     logger,
     signal,
   };

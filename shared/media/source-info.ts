@@ -22,6 +22,8 @@ export interface VideoTrack {
   startTime: number;
   durationSeconds: number;
   keyframeTimes: number[];
+  /** The longest stretch without a keyframe, the end of the video included (seconds). */
+  maxKeyframeGapSeconds: number;
 }
 
 export interface AudioTrack {
@@ -186,6 +188,7 @@ export function describeSource(
       startTime: packets.firstPts,
       durationSeconds,
       keyframeTimes: packets.keyframeTimes,
+      maxKeyframeGapSeconds: maxKeyframeGap(packets.keyframeTimes, packets.firstPts + durationSeconds),
     },
     audio: audioStream
       ? {
@@ -196,4 +199,13 @@ export function describeSource(
         }
       : null,
   };
+}
+
+/** The longest time between consecutive keyframes, or from the last one to `end`. */
+export function maxKeyframeGap(keyframeTimes: readonly number[], end: number): number {
+  let widest = 0;
+  keyframeTimes.forEach((time, i) => {
+    widest = Math.max(widest, (keyframeTimes[i + 1] ?? end) - time);
+  });
+  return keyframeTimes.length ? widest : end;
 }

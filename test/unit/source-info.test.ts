@@ -1,3 +1,4 @@
+import { maxKeyframeGap } from "../../shared/media/source-info.ts";
 import { describe, expect, it } from "vitest";
 import { InvalidMediaError, PermanentError } from "../../shared/errors.ts";
 import { parsePacketCsv, safeInputOptions, type RawProbe, type RawStream } from "../../shared/media/probe.ts";
@@ -199,7 +200,7 @@ describe("describeSource", () => {
       video: {
         index: 0, codec: "h264", codedWidth: 3840, codedHeight: 2160, rotation: 90, displayWidth: 2160, displayHeight: 3840,
         pixelFormat: "yuvj420p", hdr: null, fullRange: true, frameCount: 18, frameRate: { num: 30, den: 1 },
-        startTime: 0, durationSeconds: 0.2832 + 1 / 60, keyframeTimes: [0],
+        startTime: 0, durationSeconds: 0.2832 + 1 / 60, keyframeTimes: [0], maxKeyframeGapSeconds: 0.2832 + 1 / 60,
       },
       audio: { index: 1, codec: "aac", channels: 2, sampleRate: 48_000 },
     });
@@ -277,5 +278,13 @@ describe("safeInputOptions", () => {
     expect(formats).toContain("flv");
     expect(formats).toContain("dv");
     for (const refused of ["hls", "concat", "image2", "tty", "lavfi", "data"]) expect(formats).not.toContain(refused);
+  });
+});
+
+describe("maxKeyframeGap", () => {
+  it("measures between keyframes and from the last one to the end", () => {
+    expect(maxKeyframeGap([0, 2, 4, 5], 9)).toBe(4);
+    expect(maxKeyframeGap([0, 2, 4], 5)).toBe(2);
+    expect(maxKeyframeGap([], 3)).toBe(3);
   });
 });

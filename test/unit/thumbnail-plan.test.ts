@@ -161,6 +161,14 @@ describe("extractionArgs", () => {
     ]);
   });
 
+  it("decodes keyframes only when asked, as an input option before the upload", () => {
+    const request = { candidateTimes: [1], posterSize: { width: 640, height: 360 }, interval: 2, tileCount: 2, tileSize: { width: 160, height: 90 } };
+    const source = { ffmpegPath: "ffmpeg", inputPath: "/in/source", videoStreamIndex: 0 };
+    const keyframes = extractionArgs({ ...source, keyframesOnly: true }, request, extractionFiles("/w", 1));
+    expect(keyframes.slice(keyframes.indexOf("-skip_frame"), keyframes.indexOf("-skip_frame") + 3)).toEqual(["-skip_frame", "nokey", "-i"]);
+    expect(extractionArgs(source, request, extractionFiles("/w", 1))).not.toContain("-skip_frame");
+  });
+
   it("tone-maps HDR before scaling when asked", () => {
     expect(firstFrameAtOrAfter(0)).toBe("select='(isnan(prev_t)+lt(prev_t,0.000000))*gte(t,0.000000)'");
     const args = extractionArgs(
