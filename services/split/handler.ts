@@ -2,7 +2,6 @@ import { join } from "node:path";
 import { createReadStream } from "node:fs";
 import { keys } from "../../shared/keys.ts";
 import { parseMessageOf } from "../../shared/messages.ts";
-import type { PipelineMessage } from "../../shared/messages.ts";
 import { splitArgs } from "../../shared/media/encode-args.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
 import { downloadTo, enqueue, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
@@ -15,8 +14,8 @@ const CHUNK_TAIL_SECONDS = 1;
 
 /**
  * split: cuts the chosen video track into chunk files by stream copy (no re-encode), each starting
- * at the source keyframe at or before its first frame, then fans out: one transcode message per
- * chunk, one for audio, one for thumbnails.
+ * at the source keyframe at or before its first frame, and fans out: one message for audio, one for
+ * thumbnails, then one transcode message per chunk as soon as that chunk is stored.
  */
 export function createSplitHandler(deps: PipelineDeps): MessageHandler {
   return async (received, context) => {
@@ -32,7 +31,11 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
         const { chunks } = job.plan.chunks;
         const video = job.source.video;
         const firstKeyframe = video.startTime;
-        const transcodes: PipelineMessage[] = [];
+        // Audio and thumbnails read the source, not the chunks: they can start at once.
+        await enqueue(deps, [
+          ...(job.plan.hasAudio ? [{ type: "encode-audio", version: 1, videoId: job.videoId } as const] : []),
+          { type: "make-thumbnails", version: 1, videoId: job.videoId },
+        ]);
         for (const chunk of chunks) {
           const chunkPath = join(dir, `chunk-${chunk.index}.mkv`);
           const isLast = chunk.index === chunks.length - 1;
@@ -51,19 +54,17 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
           const chunkStart = await firstKeyframeOffset(deps, chunkPath, context.signal);
           const cutAt = startsAtFirstKeyframe ? firstKeyframe : chunk.sourceKeyframeTime;
           await deps.store.put(keys.chunk(job.videoId, chunk.index), createReadStream(chunkPath));
-          transcodes.push({
-            type: "transcode-chunk",
-            version: 1,
-            videoId: job.videoId,
-            chunkIndex: chunk.index,
-            seekSeconds: Math.max(0, video.startTime + chunk.startTime - cutAt + chunkStart),
-          });
+          // Each chunk is handed over as soon as it is stored: transcodes start while split goes on.
+          await enqueue(deps, [
+            {
+              type: "transcode-chunk",
+              version: 1,
+              videoId: job.videoId,
+              chunkIndex: chunk.index,
+              seekSeconds: Math.max(0, video.startTime + chunk.startTime - cutAt + chunkStart),
+            },
+          ]);
         }
-        await enqueue(deps, [
-          ...transcodes,
-          ...(job.plan.hasAudio ? [{ type: "encode-audio", version: 1, videoId: job.videoId } as const] : []),
-          { type: "make-thumbnails", version: 1, videoId: job.videoId },
-        ]);
         logger.info({ chunks: chunks.length }, "split");
       }),
     );

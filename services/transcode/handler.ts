@@ -11,6 +11,15 @@ import { runPartOnce, uploadSegments, type SegmentRecord } from "../../shared/pi
 import type { MessageHandler } from "../../shared/runtime/types.ts";
 
 /**
+ * A job with fewer chunks than the transcode concurrency leaves cores idle: its chunks get every
+ * core. Otherwise each ffmpeg gets its share. (Measured on 2 cores: giving the last chunks more
+ * threads than their share oversubscribes the machine and costs more CPU than it saves.)
+ */
+export function threadsForChunk(chunkCount: number, deps: Pick<PipelineDeps, "config" | "threads" | "soloThreads">): number {
+  return chunkCount < deps.config.worker.transcodeConcurrency ? deps.soloThreads : deps.threads;
+}
+
+/**
  * transcode: one chunk, decoded once, encoded into every video rendition as HLS segments whose
  * timestamps continue where the previous chunk ended (the output offset is the chunk's start).
  */
@@ -43,7 +52,7 @@ export function createTranscodeHandler(deps: PipelineDeps): MessageHandler {
           keyframeOffsets: chunk.keyframeOffsets,
           filters: { frameRate: job.plan.chunks.frameRate, toneMap: job.plan.toneMap },
           preset: job.plan.x264Preset,
-          threads: deps.threads,
+          threads: threadsForChunk(job.plan.chunks.chunks.length, deps),
           outputs,
         }),
         { logger, signal: context.signal },

@@ -16,8 +16,10 @@ export interface PipelineDeps {
   binaries: FfmpegBinaries;
   config: Readonly<Config>;
   logger: Logger;
-  /** ffmpeg threads per process; 0 lets ffmpeg decide. */
+  /** ffmpeg threads per process while transcodes run side by side. */
   threads: number;
+  /** ffmpeg threads for a transcode that has the machine to itself (a job with a single chunk). */
+  soloThreads: number;
   now?: () => Date;
 }
 
