@@ -1,9 +1,10 @@
 import { join } from "node:path";
 import type { Config } from "../shared/config.ts";
-import { planChunks, type ChunkPlan } from "../shared/media/chunk-plan.ts";
+import type { ChunkPlan } from "../shared/media/chunk-plan.ts";
+import { planEncode } from "../shared/media/encode-plan.ts";
 import { audioArgs, transcodeChunkArgs } from "../shared/media/encode-args.ts";
 import { toNumber } from "../shared/media/frame-rate.ts";
-import { planLadder, type Rendition } from "../shared/media/ladder.ts";
+import type { Rendition } from "../shared/media/ladder.ts";
 import type { SourceInfo } from "../shared/media/source-info.ts";
 
 export interface SingleCommandInput {
@@ -38,21 +39,8 @@ export function outputPart(args: readonly string[]): string[] {
  */
 export function buildSingleCommand(options: SingleCommandInput): SingleCommand {
   const { source, config } = options;
-  const renditions = planLadder({
-    displayWidth: source.video.displayWidth,
-    displayHeight: source.video.displayHeight,
-    frameRate: source.video.frameRate,
-    rungs: config.media.ladder,
-  });
-  const plan = planChunks({
-    durationSeconds: source.durationSeconds,
-    frameRate: source.video.frameRate,
-    segmentSeconds: config.media.segmentSeconds,
-    chunkSeconds: Number.POSITIVE_INFINITY,
-    parallelism: 1,
-    keyframeTimes: source.video.keyframeTimes,
-    videoStartTime: source.video.startTime,
-  });
+  // One chunk covering the whole video: the single command reads the source once.
+  const { renditions, chunks: plan } = planEncode(source, { ...config.media, chunkSeconds: Number.POSITIVE_INFINITY }, 1);
   const [chunk, ...rest] = plan.chunks;
   if (!chunk || rest.length) throw new Error(`expected one chunk covering the video, planned ${plan.chunks.length}`);
 

@@ -4,8 +4,7 @@ import { InvalidMediaError, PermanentError } from "../../shared/errors.ts";
 import { markFailed, readJob, writeJob, type JobPlan, type JobRecord, type StoredSource } from "../../shared/job.ts";
 import { partNames } from "../../shared/keys.ts";
 import { decodeS3Key, parseIngestBody, type SourceUploadedMessage } from "../../shared/messages.ts";
-import { planChunks } from "../../shared/media/chunk-plan.ts";
-import { planLadder } from "../../shared/media/ladder.ts";
+import { planEncode } from "../../shared/media/encode-plan.ts";
 import { probeContainer, probeVideoPackets, remuxForProbeArgs } from "../../shared/media/probe.ts";
 import { ProcessCrashedError, runProcess } from "../../shared/media/run-process.ts";
 import { assertUsableContainer, describeSource, type SourceInfo } from "../../shared/media/source-info.ts";
@@ -125,21 +124,7 @@ async function analyse(
   const packets = await probeVideoPackets(binaries.ffprobe, probePath, videoStream.index, Number.isFinite(formatStart) ? formatStart : 0, probeOptions);
   const source = describeSource(raw, videoStream, packets, info.size, { ...config.limits, maxFrameRate: config.media.maxFrameRate });
 
-  const renditions = planLadder({
-    displayWidth: source.video.displayWidth,
-    displayHeight: source.video.displayHeight,
-    frameRate: source.video.frameRate,
-    rungs: config.media.ladder,
-  });
-  const chunks = planChunks({
-    durationSeconds: source.durationSeconds,
-    frameRate: source.video.frameRate,
-    segmentSeconds: config.media.segmentSeconds,
-    chunkSeconds: config.media.chunkSeconds,
-    parallelism: config.worker.transcodeConcurrency,
-    keyframeTimes: source.video.keyframeTimes,
-    videoStartTime: source.video.startTime,
-  });
+  const { renditions, chunks } = planEncode(source, config.media, config.worker.transcodeConcurrency);
   const parts = [...chunks.chunks.map((chunk) => partNames.chunk(chunk.index)), ...(source.audio ? [partNames.audio] : []), partNames.thumbnails];
   return {
     source,
