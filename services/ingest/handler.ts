@@ -9,8 +9,7 @@ import { probeContainer, probeVideoPackets, remuxForProbeArgs } from "../../shar
 import { ProcessCrashedError, runProcess } from "../../shared/media/run-process.ts";
 import { assertUsableContainer, describeSource, type SourceInfo } from "../../shared/media/source-info.ts";
 import { downloadTo, enqueue, nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
-import type { MessageHandler } from "../../shared/runtime/types.ts";
-import type { HandlerContext } from "../../shared/runtime/types.ts";
+import type { HandlerContext, MessageHandler } from "../../shared/runtime/types.ts";
 import { explainProbeFailure, sniffNonVideo } from "./explain-probe-failure.ts";
 
 /** A video id for an object dropped anywhere in the bucket: `sources/{id}/…` keeps its id. */

@@ -28,7 +28,7 @@ export function createStageLambda(stage: Stage): SqsLambdaHandler {
     const handler = createSqsLambdaHandler({
       service: stage,
       handle: createStageHandlers(env.deps)[stage],
-      logger: logger.child({ service: stage }),
+      logger,
       deadLetter: env.queueSet.deadLetters[stage],
       onPermanentFailure: failJobHook(env.deps),
     });

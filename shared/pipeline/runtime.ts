@@ -81,7 +81,7 @@ export function startStageWorkers(env: PipelineEnvironment, stages: readonly Sta
       queue: queueSet.queues[stage],
       deadLetter: queueSet.deadLetters[stage],
       handle: handlers[stage],
-      logger: deps.logger.child({ service: stage }),
+      logger: deps.logger,
       concurrency: stage === "transcode" ? config.worker.transcodeConcurrency : config.worker.concurrency,
       waitSeconds: config.queueSettings.waitSeconds,
       visibilityTimeoutSeconds: config.queueSettings.visibilityTimeoutSeconds,
