@@ -8,8 +8,7 @@ import { toNumber, type Rational } from "./frame-rate.ts";
 export interface ChunkPlan {
   frameRate: Rational;
   totalFrames: number;
-  segmentFrames: number;
-  /** Start frame of every segment, ascending; the first is 0. */
+  /** Start frame of every segment, ascending; the first is 0. Segments differ by one frame at most. */
   segmentStarts: number[];
   chunks: PlannedChunk[];
 }
@@ -42,23 +41,30 @@ export interface ChunkPlanInput {
   videoStartTime: number;
 }
 
-/** A final segment shorter than this is merged into the one before it (slivers inflate peak bitrate). */
-const MIN_TAIL_SECONDS = 0.5;
-
 export function planChunks(input: ChunkPlanInput): ChunkPlan {
   const fps = toNumber(input.frameRate);
   const totalFrames = Math.max(1, Math.round(input.durationSeconds * fps));
-  const segmentFrames = Math.max(1, Math.round(input.segmentSeconds * fps));
-
-  const segmentStarts: number[] = [];
-  for (let frame = 0; frame < totalFrames; frame += segmentFrames) segmentStarts.push(frame);
-  const tailFrames = totalFrames - segmentStarts[segmentStarts.length - 1]!;
-  if (segmentStarts.length > 1 && tailFrames / fps < MIN_TAIL_SECONDS) segmentStarts.pop();
-
-  const segmentCount = segmentStarts.length;
-  let chunkCount = Math.max(1, Math.round((segmentCount * input.segmentSeconds) / input.chunkSeconds));
-  // A video longer than one chunk is spread over every worker, even if it is only a little longer.
+  const nominalFrames = Math.max(1, Math.round(input.segmentSeconds * fps));
   const longerThanOneChunk = totalFrames / fps > input.chunkSeconds + 1e-9;
+
+  // Segments of equal length (to a frame), never a sliver at the end. A video longer than one
+  // chunk gets a segment count that is a multiple of the parallelism, so its chunks can be shared
+  // out evenly: 60 s at 4 s is 14 segments of 4.29 s, not 15, and both workers finish together.
+  let segmentCount = Math.max(1, Math.round(totalFrames / nominalFrames));
+  if (input.parallelism > 1 && longerThanOneChunk && segmentCount % input.parallelism !== 0) {
+    // Fewer, longer segments, unless they would grow past 1.5x the configured length; else more,
+    // shorter ones, unless they would shrink below 0.75x; else the count stays as it is.
+    const fewer = segmentCount - (segmentCount % input.parallelism);
+    const more = fewer + input.parallelism;
+    if (fewer > 0 && totalFrames / fewer <= 1.5 * nominalFrames) segmentCount = fewer;
+    else if (totalFrames / more >= 0.75 * nominalFrames) segmentCount = more;
+  }
+  segmentCount = Math.min(segmentCount, totalFrames);
+  const segmentStarts = Array.from({ length: segmentCount }, (_, i) => Math.round((i * totalFrames) / segmentCount));
+  const segmentSeconds = totalFrames / fps / segmentCount;
+
+  let chunkCount = Math.max(1, Math.round((segmentCount * segmentSeconds) / input.chunkSeconds));
+  // A video longer than one chunk is spread over every worker, even if it is only a little longer.
   if (input.parallelism > 1 && (chunkCount > 1 || longerThanOneChunk)) {
     chunkCount = Math.ceil(chunkCount / input.parallelism) * input.parallelism;
   }
@@ -87,7 +93,7 @@ export function planChunks(input: ChunkPlanInput): ChunkPlan {
     });
     segment += count;
   }
-  return { frameRate: input.frameRate, totalFrames, segmentFrames, segmentStarts, chunks };
+  return { frameRate: input.frameRate, totalFrames, segmentStarts, chunks };
 }
 
 function lastKeyframeAtOrBefore(keyframes: readonly number[], time: number): number {

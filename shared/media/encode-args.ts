@@ -101,13 +101,10 @@ export interface TranscodeChunkArgs {
   outputs: readonly RenditionOutput[];
 }
 
-/** The keyframe expression: an IDR at every segment start of this chunk, and nowhere else. */
+/** The keyframe expression: an IDR at every segment start of this chunk (frame offsets), and nowhere else. */
 export function forceKeyframesExpression(keyframeOffsets: readonly number[]): string {
-  const [first = 0, second] = keyframeOffsets;
-  const step = second === undefined ? 0 : second - first;
-  const last = keyframeOffsets[keyframeOffsets.length - 1] ?? 0;
-  if (step <= 0) return "expr:eq(n,0)";
-  return `expr:lte(n,${last})*not(mod(n,${step}))`;
+  const offsets = keyframeOffsets.length ? keyframeOffsets : [0];
+  return `expr:${offsets.map((offset) => `eq(n,${offset})`).join("+")}`;
 }
 
 /** Decode a chunk once, encode every rendition: codec options are repeated for each output. */

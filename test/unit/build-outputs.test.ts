@@ -33,7 +33,6 @@ const JOB: ActiveJob = {
     chunks: {
       frameRate: { num: 30, den: 1 },
       totalFrames: 300,
-      segmentFrames: 120,
       segmentStarts: [0, 120, 240],
       chunks: [
         { index: 0, startFrame: 0, frameCount: 240, firstSegment: 0, keyframeOffsets: [0, 120], startTime: 0, endTime: 8, sourceKeyframeTime: 0 },

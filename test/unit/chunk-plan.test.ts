@@ -21,64 +21,67 @@ function shape(result: ChunkPlan): Array<[number, number, number]> {
 }
 
 describe("planChunks", () => {
-  it("plans a 20 s, 30 fps video as two chunks of whole 4 s segments", () => {
+  it("plans a 20 s, 30 fps video as two chunks of whole segments, an even segment count for two workers", () => {
+    // 5 segments of 4 s would leave one worker a segment behind: 4 segments of 5 s instead.
     expect(plan({ keyframeTimes: [0, 2, 4, 6, 8, 10, 12, 14, 16, 18] })).toEqual({
       frameRate: { num: 30, den: 1 },
       totalFrames: 600,
-      segmentFrames: 120,
-      segmentStarts: [0, 120, 240, 360, 480],
+      segmentStarts: [0, 150, 300, 450],
       chunks: [
         {
-          index: 0, startFrame: 0, frameCount: 360, firstSegment: 0, keyframeOffsets: [0, 120, 240],
-          startTime: 0, endTime: 12, sourceKeyframeTime: 0,
+          index: 0, startFrame: 0, frameCount: 300, firstSegment: 0, keyframeOffsets: [0, 150],
+          startTime: 0, endTime: 10, sourceKeyframeTime: 0,
         },
         {
-          index: 1, startFrame: 360, frameCount: 240, firstSegment: 3, keyframeOffsets: [0, 120],
-          startTime: 12, endTime: 20, sourceKeyframeTime: 12,
+          index: 1, startFrame: 300, frameCount: 300, firstSegment: 2, keyframeOffsets: [0, 150],
+          startTime: 10, endTime: 20, sourceKeyframeTime: 10,
         },
       ],
     });
   });
 
-  it("puts every segment boundary on one frame grid from the start, the same in every chunk", () => {
-    // 95.5 s at 29.97 fps: 2862 frames, 4 s = 120 frames, 24 segments, 8 chunks of 3.
+  it("puts every segment boundary on one frame grid from the start, the same in every rendition's chunk", () => {
+    // 95.5 s at 29.97 fps: 2862 frames in 24 segments of 119 or 120 frames, 8 chunks of 3.
     const result = plan({ durationSeconds: 95.5, frameRate: { num: 30000, den: 1001 } });
     expect(result.totalFrames).toBe(2862);
-    expect(result.segmentFrames).toBe(120);
-    expect(result.segmentStarts).toEqual(Array.from({ length: 24 }, (_, i) => i * 120));
+    expect(result.segmentStarts.slice(0, 9)).toEqual([0, 119, 239, 358, 477, 596, 716, 835, 954]);
+    expect(result.segmentStarts).toHaveLength(24);
+    const lengths = result.segmentStarts.map((start, i) => (result.segmentStarts[i + 1] ?? result.totalFrames) - start);
+    expect(Math.min(...lengths)).toBe(119);
+    expect(Math.max(...lengths)).toBe(120);
     expect(shape(result)).toEqual([
-      [0, 0, 360], [3, 360, 360], [6, 720, 360], [9, 1080, 360],
-      [12, 1440, 360], [15, 1800, 360], [18, 2160, 360], [21, 2520, 342],
+      [0, 0, 358], [3, 358, 358], [6, 716, 357], [9, 1073, 358],
+      [12, 1431, 358], [15, 1789, 358], [18, 2147, 357], [21, 2504, 358],
     ]);
     for (const chunk of result.chunks) {
-      expect(chunk.keyframeOffsets, `chunk ${chunk.index}`).toEqual([0, 120, 240]);
       const absolute = chunk.keyframeOffsets.map((offset) => chunk.startFrame + offset);
-      expect(absolute).toEqual(result.segmentStarts.slice(chunk.firstSegment, chunk.firstSegment + chunk.keyframeOffsets.length));
+      expect(absolute, `chunk ${chunk.index}`).toEqual(result.segmentStarts.slice(chunk.firstSegment, chunk.firstSegment + chunk.keyframeOffsets.length));
     }
-    // Chunks are contiguous and cover every frame once.
     let next = 0;
     for (const chunk of result.chunks) {
       expect(chunk.startFrame).toBe(next);
       next += chunk.frameCount;
     }
     expect(next).toBe(2862);
-    expect(result.chunks[3]!.startTime).toBeCloseTo(36.036, 9);
-    expect(result.chunks[7]!.endTime).toBeCloseTo(95.4954, 9);
   });
 
-  it("merges a final segment shorter than 0.5 s into the one before it", () => {
-    // 12.2 s: 366 frames; the 6-frame (0.2 s) tail joins the third segment (126 frames).
+  it("never leaves a short final segment: the duration is shared out evenly", () => {
+    // 12.2 s at 30 fps: 366 frames as 3 segments of 122, not 120 + 120 + 120 + a 6-frame sliver.
     const short = plan({ durationSeconds: 12.2, parallelism: 1 });
-    expect(short.segmentStarts).toEqual([0, 120, 240]);
+    expect(short.segmentStarts).toEqual([0, 122, 244]);
     expect(shape(short)).toEqual([[0, 0, 366]]);
-    expect(short.chunks[0]!.keyframeOffsets).toEqual([0, 120, 240]);
+    expect(short.chunks[0]!.keyframeOffsets).toEqual([0, 122, 244]);
     expect(short.chunks[0]!.endTime).toBe(12.2);
   });
 
-  it("keeps a final segment of exactly 0.5 s", () => {
-    const result = plan({ durationSeconds: 12.5 });
-    expect(result.totalFrames).toBe(375);
-    expect(result.segmentStarts).toEqual([0, 120, 240, 360]);
+  it("rounds the segment count to a multiple of the parallelism within 0.75x-1.5x of the segment length", () => {
+    // 60 s: 15 segments of 4 s would be 14 of 4.29 s; 12.5 s: 3 would be 2 of 6.25 s (too long), so 4 of 3.1 s.
+    expect(plan({ durationSeconds: 60 }).segmentStarts).toHaveLength(14);
+    expect(plan({ durationSeconds: 12.5 }).segmentStarts).toEqual([0, 94, 188, 281]);
+    // 8 s for 4 workers: 2 segments; 4 would be 2 s long (under 0.75x), so it stays 2.
+    expect(plan({ durationSeconds: 8, chunkSeconds: 4, parallelism: 4 }).segmentStarts).toEqual([0, 120]);
+    // One chunk's worth or less: the configured length.
+    expect(plan({ durationSeconds: 12 }).segmentStarts).toEqual([0, 120, 240]);
   });
 
   it("keeps a video shorter than 0.5 s as one segment", () => {
@@ -92,7 +95,6 @@ describe("planChunks", () => {
     expect(plan({ durationSeconds: 1001 / 30000, frameRate: { num: 30000, den: 1001 } })).toEqual({
       frameRate: { num: 30000, den: 1001 },
       totalFrames: 1,
-      segmentFrames: 120,
       segmentStarts: [0],
       chunks: [
         {
@@ -107,8 +109,11 @@ describe("planChunks", () => {
   it("rounds the chunk count up to a multiple of the parallelism; earlier chunks take the extra segments", () => {
     // 40 s: 10 segments, about 12 s a chunk = 3 chunks.
     expect(shape(plan({ durationSeconds: 40, parallelism: 2 }))).toEqual([[0, 0, 360], [3, 360, 360], [6, 720, 240], [8, 960, 240]]);
-    expect(shape(plan({ durationSeconds: 40, parallelism: 3 }))).toEqual([[0, 0, 480], [4, 480, 360], [7, 840, 360]]);
+    // Three workers: 9 segments of 4.4 s, three chunks of three.
+    expect(shape(plan({ durationSeconds: 40, parallelism: 3 }))).toEqual([[0, 0, 400], [3, 400, 400], [6, 800, 400]]);
     expect(shape(plan({ durationSeconds: 40, parallelism: 1 }))).toEqual([[0, 0, 480], [4, 480, 360], [7, 840, 360]]);
+    // 60 s, two workers: chunks of 3,3,2,2,2,2 segments, so each worker gets 7.
+    expect(shape(plan({ durationSeconds: 60 })).map(([, , frames]) => frames)).toEqual([386, 385, 258, 257, 257, 257]);
   });
 
   it("never plans more chunks than segments", () => {

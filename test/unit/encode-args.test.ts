@@ -35,10 +35,10 @@ function evaluate(expression: string, n: number): number {
     at += name.length;
     if (name === "n") return n;
     consume("(");
-    const args = [product()];
+    const args = [sum()];
     while (peek() === ",") {
       at += 1;
-      args.push(product());
+      args.push(sum());
     }
     consume(")");
     const [a = NaN, b = NaN] = args;
@@ -58,9 +58,17 @@ function evaluate(expression: string, n: number): number {
     }
     return value;
   };
+  const sum = (): number => {
+    let value = product();
+    while (peek() === "+") {
+      at += 1;
+      value += product();
+    }
+    return value;
+  };
   if (!expression.startsWith("expr:")) throw new Error(`not an expression: ${expression}`);
   at = 5;
-  const value = product();
+  const value = sum();
   if (at !== expression.length) throw new Error(`trailing text at ${at} in ${expression}`);
   return value;
 }
@@ -177,14 +185,15 @@ describe("audioArgs", () => {
 
 describe("forceKeyframesExpression", () => {
   it("writes an IDR at every segment start of the chunk", () => {
-    expect(forceKeyframesExpression([0, 120, 240])).toBe("expr:lte(n,240)*not(mod(n,120))");
+    expect(forceKeyframesExpression([0, 120, 240])).toBe("expr:eq(n,0)+eq(n,120)+eq(n,240)");
     expect(forceKeyframesExpression([0])).toBe("expr:eq(n,0)");
     expect(forceKeyframesExpression([])).toBe("expr:eq(n,0)");
   });
 
-  it("forces exactly the segment starts and nowhere else, a merged tail included", () => {
-    // A chunk of three segments whose last one took a 6-frame tail: 366 frames, IDRs at 0, 120, 240 only.
-    expect(forcedFrames(forceKeyframesExpression([0, 120, 240]), 366)).toEqual([0, 120, 240]);
+  it("forces exactly the segment starts and nowhere else, uneven ones included", () => {
+    // Segments of 122 frames after an even split of 366: IDRs at 0, 122, 244 only.
+    expect(forcedFrames(forceKeyframesExpression([0, 122, 244]), 366)).toEqual([0, 122, 244]);
+    expect(forcedFrames(forceKeyframesExpression([0, 119, 239]), 358)).toEqual([0, 119, 239]);
     expect(forcedFrames(forceKeyframesExpression([0, 120]), 240)).toEqual([0, 120]);
     // 29.97 fps / 24 fps grids.
     expect(forcedFrames(forceKeyframesExpression([0, 96, 192, 288]), 400)).toEqual([0, 96, 192, 288]);
@@ -238,7 +247,7 @@ describe("transcodeChunkArgs", () => {
       })),
     );
     const common = {
-      "-c:v": "libx264", "-preset": "veryfast", "-force_key_frames": "expr:lte(n,240)*not(mod(n,120))", "-g": "240",
+      "-c:v": "libx264", "-preset": "veryfast", "-force_key_frames": "expr:eq(n,0)+eq(n,120)+eq(n,240)", "-g": "240",
       "-sc_threshold": "0", "-frames:v": "360", "-output_ts_offset": "22.000000",
     };
     expect(valuesPerOutput).toEqual([
@@ -263,7 +272,7 @@ describe("transcodeChunkArgs", () => {
       "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main",
       "-b:v", "800k", "-maxrate", "880k", "-bufsize", "1600k",
       "-g", "240", "-keyint_min", "1", "-sc_threshold", "0",
-      "-force_key_frames", "expr:lte(n,240)*not(mod(n,120))",
+      "-force_key_frames", "expr:eq(n,0)+eq(n,120)+eq(n,240)",
       "-threads", "1",
       "-frames:v", "360",
       "-output_ts_offset", "22.000000",
