@@ -1,11 +1,10 @@
-import { Writable } from "node:stream";
 import { describe, expect, it, vi } from "vitest";
 import { InvalidMediaError, PermanentError, RetryableError } from "../../shared/errors.ts";
-import { createLogger, type Logger } from "../../shared/logger.ts";
 import type { ReceivedMessage } from "../../shared/ports.ts";
 import { createSqsLambdaHandler, type SqsEvent, type SqsRecord } from "../../shared/runtime/lambda.ts";
 import type { HandlerContext } from "../../shared/runtime/types.ts";
 import { createMemoryQueue } from "../support/memory-queue.ts";
+import { captureLogs } from "../support/capture-logs.ts";
 
 const QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:vodpipe-transcode";
 
@@ -24,16 +23,6 @@ function event(...records: SqsRecord[]): SqsEvent {
   return { Records: records };
 }
 
-function captureLogs(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      for (const line of String(chunk).split("\n")) if (line) lines.push(JSON.parse(line));
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: "debug", destination }), lines };
-}
 
 const bodyNumber = (message: ReceivedMessage) => (JSON.parse(message.body) as { n: number }).n;
 

@@ -1,29 +1,18 @@
-import { Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { InvalidMediaError, PermanentError, RetryableError } from "../../shared/errors.ts";
-import { createLogger, type Logger } from "../../shared/logger.ts";
 import type { ReceivedMessage } from "../../shared/ports.ts";
 import { createBackoff } from "../../shared/runtime/backoff.ts";
 import type { MessageHandler } from "../../shared/runtime/types.ts";
 import { createWorker, type Worker, type WorkerOptions } from "../../shared/runtime/worker.ts";
 import { createMemoryQueue, type MemoryQueue, type QueueCall } from "../support/memory-queue.ts";
+import { captureLogs } from "../support/capture-logs.ts";
 
 const workers: Worker[] = [];
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((worker) => worker.stop()));
 });
 
-function captureLogs(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      for (const line of String(chunk).split("\n")) if (line) lines.push(JSON.parse(line));
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: "debug", destination }), lines };
-}
 
 function startWorker(queue: MemoryQueue, handle: MessageHandler, overrides: Partial<WorkerOptions> = {}): Worker {
   const worker = createWorker({
