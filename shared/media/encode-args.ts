@@ -140,6 +140,8 @@ export function transcodeChunkArgs(args: TranscodeChunkArgs): string[] {
       "-sc_threshold", "0",
       "-force_key_frames", forceKeyframesExpression(args.keyframeOffsets),
       "-threads", String(args.threads),
+      // Tone-mapped output is SDR BT.709: say so in the stream, not only in the pixels.
+      ...(args.filters.toneMap ? ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"] : []),
       "-frames:v", String(args.frameCount),
       "-output_ts_offset", seconds(TIMELINE_OFFSET_SECONDS + args.startTime),
       "-map_metadata", "-1",

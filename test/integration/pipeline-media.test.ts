@@ -5,7 +5,7 @@ import { checkHls } from "../../shared/hls/check-hls.ts";
 import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { mediaFile } from "../support/media.ts";
 import { createSandbox, runPipeline, type Sandbox } from "../support/pipeline-harness.ts";
-import { decodedTimeline } from "../support/decode.ts";
+import { decodedTimeline, videoStreamDescription } from "../support/decode.ts";
 import { readWithIndependentParser } from "../support/independent-hls.ts";
 
 const binaries = resolveFfmpegBinaries();
@@ -14,15 +14,15 @@ const binaries = resolveFfmpegBinaries();
  * Every real video in ../shared/media, with what its top (360p-rung) rendition must look like:
  * rotation applied, sample aspect ratio applied, odd sizes made even, never upscaled.
  */
-const REAL_VIDEOS: Array<{ file: string; top: [number, number]; audio: boolean; sourceStream: string }> = [
+const REAL_VIDEOS: Array<{ file: string; top: [number, number]; audio: boolean; sourceStream: string; hdr?: boolean }> = [
   { file: "androidx_sample.avi", top: [864, 360], audio: true, sourceStream: "v:0" },
   { file: "androidx_sample.flv", top: [540, 360], audio: true, sourceStream: "v:0" },
   { file: "bbb_1920x1080_60fps_vp8.webm", top: [640, 360], audio: true, sourceStream: "v:0" },
   { file: "bbb_2500ms.ts", top: [640, 360], audio: true, sourceStream: "v:0" },
   { file: "bear-vp9-odd-dimensions.webm", top: [160, 120], audio: false, sourceStream: "v:0" },
   { file: "diver.mov", top: [480, 360], audio: true, sourceStream: "v:0" },
-  { file: "dolbyVision-hdr.MOV", top: [360, 640], audio: true, sourceStream: "v:0" },
-  { file: "hdr10-av1.mp4", top: [360, 640], audio: true, sourceStream: "v:0" },
+  { file: "dolbyVision-hdr.MOV", top: [360, 640], audio: true, sourceStream: "v:0", hdr: true },
+  { file: "hdr10-av1.mp4", top: [360, 640], audio: true, sourceStream: "v:0", hdr: true },
   // The first video track is the motion; the second is a one-frame still ffmpeg would pick.
   { file: "pixel-motion-photo-2-hevc-tracks.mp4", top: [360, 480], audio: false, sourceStream: "0" },
   { file: "pixel7_videoOnly_cleaned.mp4", top: [640, 360], audio: false, sourceStream: "v:0" },
@@ -67,6 +67,13 @@ describe("every real video in ../shared/media ends ready and conformant", () => 
       const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
       expect(manifest.id).toBe(result.videoId);
       for (const file of manifest.files as string[]) expect(existsSync(join(out, file)), file).toBe(true);
+
+      // Every rendition is 8-bit 4:2:0 H.264; HDR sources are tone-mapped to SDR BT.709.
+      const description = await videoStreamDescription(binaries.ffmpeg, join(out, top.uri));
+      expect(description).toMatch(/^h264 .*\byuv420p\b/);
+      expect(description).not.toMatch(/smpte2084|arib-std-b67|bt2020|10le/);
+      // ffmpeg prints "bt709" once when matrix, primaries and transfer all are BT.709.
+      if (video.hdr) expect(description).toMatch(/yuv420p\(tv, bt709[,)]/);
 
       // What a viewer decodes lasts as long as the source's video, within one output frame.
       const frame = 1 / top.frameRate;

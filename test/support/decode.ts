@@ -26,3 +26,15 @@ export async function decodedTimeline(ffmpeg: string, input: string, stream: str
   const step = steps.length ? steps[Math.floor(steps.length / 2)]! : singleFrameSeconds;
   return { frames: times.length, duration: times[times.length - 1]! - times[0]! + step };
 }
+
+/** ffmpeg's one-line description of an input's first video stream, e.g. "h264 (Main) …, yuv420p(tv, bt709), 640x360 …". */
+export async function videoStreamDescription(ffmpeg: string, input: string): Promise<string> {
+  // ffmpeg with only an input exits 1 ("At least one output file must be specified").
+  const stderr = await run(ffmpeg, ["-hide_banner", "-nostdin", "-protocol_whitelist", "file", "-i", input]).then(
+    (result) => result.stderr,
+    (error: { stderr?: string }) => error.stderr ?? "",
+  );
+  const line = stderr.split("\n").find((text) => /Stream #\d+:\d+.*: Video: /.test(text));
+  if (!line) throw new Error(`no video stream in ${input}`);
+  return line.slice(line.indexOf("Video: ") + 7);
+}
