@@ -70,13 +70,19 @@ async function waitForEnd(
     let line = "ingesting";
     if (job?.plan) {
       const done = (await listAll(store, keys.partsPrefix(videoId))).length;
-      line = `${done}/${job.plan.parts.length} parts done (${job.plan.chunks.chunks.length} chunks × ${job.plan.renditions.length} renditions${job.plan.hasAudio ? ", audio" : ""}, thumbnails)`;
+      const chunks = plural(job.plan.chunks.chunks.length, "chunk");
+      const renditions = plural(job.plan.renditions.length, "rendition");
+      line = `${done}/${job.plan.parts.length} parts done (${chunks} × ${renditions}${job.plan.hasAudio ? ", audio" : ""}, thumbnails)`;
       if (done === job.plan.parts.length) line = "publishing";
     }
     if (line !== last) progress(`vodpipe: ${line}`);
     last = line;
     await new Promise((resolveTimer) => setTimeout(resolveTimer, pollMilliseconds));
   }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** Copies every object under a prefix into a folder, replacing what the folder held. */
