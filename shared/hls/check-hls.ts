@@ -31,10 +31,10 @@ import {
 import { gatherSegmentFacts, mapWithLimit, SegmentUnreadableError, type SegmentKind } from "./segment-facts.ts";
 
 export interface CheckHlsOptions {
-  /** Segments are measured with ffmpeg (see segment-facts.ts for why not ffprobe). */
+  /** MPEG-TS segments are read in JavaScript; ffmpeg measures anything else (segment-facts.ts). */
   binaries: Pick<FfmpegBinaries, "ffmpeg">;
   logger?: Logger;
-  /** ffmpeg processes at a time; default 2. */
+  /** Segments measured at a time (each may run an ffmpeg); default 2. */
   concurrency?: number;
   signal?: AbortSignal;
 }
@@ -210,7 +210,7 @@ async function measureSegments(context: Context, renditions: RenditionUnderTest[
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (error) {
-      // A missing file or one ffmpeg rejects is a finding; failing to run ffmpeg at all is not.
+      // A missing or unreadable segment is a finding; failing to run ffmpeg at all is not.
       const code = (error as NodeJS.ErrnoException).code;
       const finding = isPermanent(error) || error instanceof SegmentUnreadableError || code === "ENOENT" || code === "EISDIR";
       if (!finding) throw error;
