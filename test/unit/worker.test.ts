@@ -98,13 +98,14 @@ describe("memory queue (the test double other tests rely on)", () => {
     setTimeout(() => void queue.send("late"), 100);
     const received = await queue.receive({ waitSeconds: 10 });
     expect(received.map((m) => m.body)).toEqual(["late"]);
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Far below the 10 s wait, with room for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(5000);
 
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     started = Date.now();
     expect(await queue.receive({ waitSeconds: 10, signal: controller.signal })).toEqual([]);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it("rejects values SQS rejects", async () => {
@@ -273,13 +274,14 @@ describe("createWorker", () => {
       { visibilityTimeoutSeconds: 2, heartbeatSeconds: 0.5 },
     );
     await waitFor("the handler to start", () => worker.running === 1);
-    const stoppedAt = Date.now();
+    // Counted, not timed: a receive in the same millisecond as stop() is not one after it.
+    const receivesBeforeStop = callsOf(queue, "receive").length;
     await worker.stop();
 
     expect(finished).toBe(true);
     expect(queue.snapshot()).toEqual([]);
     expect(callsOf(queue, "delete").map((call) => call.receiptHandle)).toEqual(["stop-1#1"]);
-    expect(callsOf(queue, "receive").filter((call) => call.at >= stoppedAt)).toEqual([]);
+    expect(callsOf(queue, "receive")).toHaveLength(receivesBeforeStop);
     await queue.send("two");
     await delay(100);
     expect(queue.snapshot().map((m) => m.receiveCount)).toEqual([0]);
@@ -292,7 +294,8 @@ describe("createWorker", () => {
     await waitFor("the long poll", () => callsOf(queue, "receive").length === 1);
     const started = Date.now();
     await worker.stop();
-    expect(Date.now() - started).toBeLessThan(500);
+    // Far below the 20 s long poll it interrupted.
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it("aborts a handler that outlives the stop grace and releases its message at once", async () => {
@@ -313,7 +316,7 @@ describe("createWorker", () => {
     await worker.stop();
 
     expect(Date.now() - started).toBeGreaterThanOrEqual(280);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(abortReason).toBeInstanceOf(RetryableError);
     expect((abortReason as Error).message).toBe("the worker stopped before the handler finished");
     expect(callsOf(queue, "delete")).toEqual([]);
