@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createReadStream } from "node:fs";
+import type { Readable } from "node:stream";
 import { listAll } from "../ports.ts";
 import { keys } from "../keys.ts";
 import { h264CodecString } from "../hls/h264-codec-string.ts";
@@ -62,13 +63,18 @@ export async function uploadSegments(
   for (const { uri, duration } of listed) {
     const path = join(localDir, uri);
     const record: SegmentRecord = { uri, duration, bytes: (await stat(path)).size };
+    let body: Buffer | Readable;
     if (video) {
-      const frame = readFirstVideoAccessUnit(await readFile(path));
+      // Read once: the first frame is parsed from the same bytes that are uploaded.
+      body = await readFile(path);
+      const frame = readFirstVideoAccessUnit(body);
       if (!frame) throw new Error(`${rendition}/${uri}: ffmpeg wrote a segment with no readable video frame`);
       record.iframe = frame.range;
       codec ??= h264CodecString(frame.payload);
+    } else {
+      body = createReadStream(path);
     }
-    await deps.store.put(keys.output(videoId, `${rendition}/${uri}`), createReadStream(path), { contentType: "video/mp2t" });
+    await deps.store.put(keys.output(videoId, `${rendition}/${uri}`), body, { contentType: "video/mp2t" });
     segments.push(record);
   }
   return { segments, codec };
