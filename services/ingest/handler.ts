@@ -7,7 +7,7 @@ import { decodeS3Key, parseIngestBody, type SourceUploadedMessage } from "../../
 import { planEncode } from "../../shared/media/encode-plan.ts";
 import { probeContainer, probeVideoPackets, remuxForProbeArgs } from "../../shared/media/probe.ts";
 import { ProcessCrashedError, runProcess } from "../../shared/media/run-process.ts";
-import { assertUsableContainer, describeSource, type SourceInfo } from "../../shared/media/source-info.ts";
+import { assertFileSize, assertUsableContainer, describeSource, type SourceInfo } from "../../shared/media/source-info.ts";
 import { downloadTo, enqueue, nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
 import type { HandlerContext, MessageHandler } from "../../shared/runtime/types.ts";
 import { explainProbeFailure, sniffNonVideo } from "./explain-probe-failure.ts";
@@ -94,9 +94,7 @@ async function analyse(
   const info = await deps.store.head(upload.sourceKey);
   if (!info) throw new InvalidMediaError(`the upload ${upload.sourceKey} does not exist (deleted before processing?)`, { videoId: upload.videoId });
   if (info.size === 0) throw new InvalidMediaError("the upload is empty (0 bytes)", { videoId: upload.videoId });
-  if (info.size > config.limits.maxFileBytes) {
-    throw new InvalidMediaError(`the file is ${info.size} bytes; the limit is ${config.limits.maxFileBytes} bytes`);
-  }
+  assertFileSize(info.size, config.limits);
 
   const path = join(dir, `source${safeExtension(upload.sourceKey)}`);
   await downloadTo(deps.store, upload.sourceKey, path);

@@ -1,5 +1,5 @@
 import { InvalidMediaError } from "../errors.ts";
-import { chooseFrameRate, parseRational, toNumber, type Rational } from "./frame-rate.ts";
+import { capFrameRate, chooseFrameRate, parseRational, toNumber, type Rational } from "./frame-rate.ts";
 import type { PacketTimeline, RawProbe, RawStream } from "./probe.ts";
 
 export interface VideoTrack {
@@ -100,6 +100,13 @@ export function chooseAudioStream(streams: readonly RawStream[]): RawStream | un
   return audio.find((s) => s.disposition?.default) ?? audio[0];
 }
 
+/** Rejects an upload over the size limit (ingest checks this before downloading it). */
+export function assertFileSize(sizeBytes: number, limits: Pick<SourceLimits, "maxFileBytes">): void {
+  if (sizeBytes > limits.maxFileBytes) {
+    throw new InvalidMediaError(`the file is ${sizeBytes} bytes; the limit is ${limits.maxFileBytes} bytes`);
+  }
+}
+
 /** Checks that the container holds a usable video before any packet is read. */
 export function assertUsableContainer(probe: RawProbe, sizeBytes: number, limits: SourceLimits): RawStream {
   const streams = probe.streams ?? [];
@@ -109,9 +116,7 @@ export function assertUsableContainer(probe: RawProbe, sizeBytes: number, limits
   if (streams.length > limits.maxStreams) {
     throw new InvalidMediaError(`the file has ${streams.length} streams; at most ${limits.maxStreams} are accepted`);
   }
-  if (sizeBytes > limits.maxFileBytes) {
-    throw new InvalidMediaError(`the file is ${sizeBytes} bytes; the limit is ${limits.maxFileBytes} bytes`);
-  }
+  assertFileSize(sizeBytes, limits);
   const video = chooseVideoStream(streams);
   if (!video) {
     const hasAudio = streams.some((s) => s.codec_type === "audio");
@@ -143,19 +148,14 @@ export function describeSource(
     throw new InvalidMediaError("the video track has no frames (zero duration)");
   }
   const headerRate = parseRational(videoStream.avg_frame_rate) ?? parseRational(videoStream.r_frame_rate);
-  const frameRate = chooseFrameRate({
-    frameCount: packets.frameCount,
-    startSpanSeconds: packets.lastPts - packets.firstPts,
-    headerRate,
-    maxFrameRate: options.maxFrameRate,
-  });
-  // N frames starting at firstPts..lastPts last (lastPts - firstPts) plus one frame.
   const sourceRate = chooseFrameRate({
     frameCount: packets.frameCount,
     startSpanSeconds: packets.lastPts - packets.firstPts,
     headerRate,
     maxFrameRate: Number.POSITIVE_INFINITY,
   });
+  const frameRate = capFrameRate(sourceRate, options.maxFrameRate);
+  // N frames starting at firstPts..lastPts last (lastPts - firstPts) plus one frame.
   const durationSeconds = packets.lastPts - packets.firstPts + 1 / toNumber(sourceRate);
   if (durationSeconds > options.maxDurationSeconds) {
     throw new InvalidMediaError(
