@@ -58,8 +58,14 @@ export function chooseFrameRate(options: {
   } else {
     rate = { num: 30, den: 1 };
   }
-  while (toNumber(rate) > maxFrameRate + 1e-9) {
-    rate = rate.num % 2 === 0 ? { num: rate.num / 2, den: rate.den } : { num: rate.num, den: rate.den * 2 };
+  return capFrameRate(rate, maxFrameRate);
+}
+
+/** Halves a rate until it is at most `maxFrameRate` (60 fps stays 60, 120 becomes 60). */
+export function capFrameRate(rate: Rational, maxFrameRate: number): Rational {
+  let capped = rate;
+  while (toNumber(capped) > maxFrameRate + 1e-9) {
+    capped = capped.num % 2 === 0 ? { num: capped.num / 2, den: capped.den } : { num: capped.num, den: capped.den * 2 };
   }
-  return rate;
+  return capped;
 }
