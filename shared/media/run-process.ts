@@ -5,8 +5,6 @@ import { PermanentError, RetryableError } from "../errors.ts";
 export interface RunOptions {
   logger?: Logger;
   signal?: AbortSignal;
-  /** Called with each stderr line (ffmpeg's `-progress pipe:2`-style output, warnings). */
-  onStderrLine?: (line: string) => void;
   /** How many trailing stderr lines an error carries. */
   stderrTail?: number;
   /**
@@ -37,7 +35,7 @@ export interface RunResult {
  * on failure the error carries the exit status and the tail of stderr. Aborting kills the process.
  */
 export function runProcess(binary: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const { logger, signal, onStderrLine, stderrTail = 15 } = options;
+  const { logger, signal, stderrTail = 15 } = options;
   const commandLine = [binary, ...args].map((part) => (/[\s'"]/.test(part) ? JSON.stringify(part) : part)).join(" ");
   logger?.debug({ command: commandLine }, "run");
 
@@ -62,7 +60,6 @@ export function runProcess(binary: string, args: readonly string[], options: Run
       for (const line of lines) {
         stderrLines.push(line);
         if (stderrLines.length > 400) stderrLines.splice(0, stderrLines.length - 200);
-        onStderrLine?.(line);
       }
     });
     child.on("error", (error) => {
