@@ -6,8 +6,7 @@ import { openPipelineEnvironment, startStageWorkers } from "../../shared/pipelin
 import { videoIdForKey } from "../../services/ingest/handler.ts";
 import { mediaFile } from "../support/media.ts";
 import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { until } from "../support/wait.ts";
 
 /** The JSON S3 sends to SQS for an upload: keys are URL-encoded, spaces as '+'. */
 function objectCreatedEvent(bucket: string, encodedKey: string): string {
@@ -49,12 +48,8 @@ describe("ingest reads S3 ObjectCreated notifications", () => {
       await env.queueSet.queues.ingest.send(objectCreatedEvent("any-bucket", "uploads/My+Clip+%281%29.avi"));
 
       const videoId = videoIdForKey(key);
-      const deadline = Date.now() + 60_000;
-      let job = await readJob(env.deps.store, videoId);
-      while ((!job || job.status === "processing") && Date.now() < deadline) {
-        await sleep(100);
-        job = await readJob(env.deps.store, videoId);
-      }
+      await until("the job to end", async () => ((await readJob(env.deps.store, videoId))?.status ?? "processing") !== "processing");
+      const job = await readJob(env.deps.store, videoId);
       expect(job?.reason).toBeUndefined();
       expect(job?.status).toBe("ready");
       expect(job?.sourceKey).toBe(key);
@@ -70,12 +65,8 @@ describe("ingest reads S3 ObjectCreated notifications", () => {
     const workers = startStageWorkers(env, ["ingest"]);
     try {
       await env.queueSet.queues.ingest.send(JSON.stringify({ Records: [{ eventSource: "aws:s3", eventName: "ObjectCreated:Put" }] }));
-      const deadline = Date.now() + 20_000;
-      let dead = await env.queueSet.deadLetters.ingest.receive({ waitSeconds: 0 });
-      while (dead.length === 0 && Date.now() < deadline) {
-        await sleep(100);
-        dead = await env.queueSet.deadLetters.ingest.receive({ waitSeconds: 0 });
-      }
+      let dead: Awaited<ReturnType<typeof env.queueSet.deadLetters.ingest.receive>> = [];
+      await until("the dead-letter record", async () => (dead = await env.queueSet.deadLetters.ingest.receive({ waitSeconds: 0 })).length > 0, 20);
       expect(dead).toHaveLength(1);
       const record = JSON.parse(dead[0]!.body) as { reason: string; errorName: string };
       expect(record.errorName).toBe("InvalidMessageError");

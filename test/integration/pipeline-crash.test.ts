@@ -10,17 +10,7 @@ import { serialize } from "../../shared/messages.ts";
 import { openPipelineEnvironment, startStageWorkers } from "../../shared/pipeline/runtime.ts";
 import { mediaFile } from "../support/media.ts";
 import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits until `predicate` holds, polling; fails after `seconds`. */
-async function until(what: string, predicate: () => Promise<boolean>, seconds = 60): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+import { sleep, until } from "../support/wait.ts";
 
 describe("a worker killed with SIGKILL in the middle of a transcode", () => {
   let sandbox: Sandbox;

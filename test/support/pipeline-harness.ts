@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type Config } from "../../shared/config.ts";
@@ -31,7 +31,7 @@ export interface Sandbox {
 export async function createSandbox(extraEnv: Record<string, string> = {}): Promise<Sandbox> {
   const root = await mkdtemp(join(tmpdir(), "vodpipe-test-"));
   const tmpDir = join(root, "tmp");
-  await import("node:fs/promises").then((fs) => fs.mkdir(tmpDir));
+  await mkdir(tmpDir);
   const env = { ...FAST_TEST_ENV, VODPIPE_DATA_DIR: join(root, "data"), VODPIPE_TMP_DIR: tmpDir, ...extraEnv };
   return {
     root,
