@@ -10,6 +10,14 @@ export interface ObjectStore {
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** Reads a whole (small) object into memory. Throws NotFoundError if missing. */
   getBuffer(key: string): Promise<Buffer>;
+  /**
+   * Writes the object to a local file (created or replaced). Throws NotFoundError if missing. On
+   * failure no partial file is left at `path`. The filesystem store copies in the kernel, so moving
+   * big files between the store and a temp folder costs next to no CPU.
+   */
+  download(key: string, path: string): Promise<void>;
+  /** Stores a local file as the object, atomically like put. */
+  upload(key: string, path: string, options?: PutOptions): Promise<void>;
   /** Metadata, or undefined when the object does not exist. */
   head(key: string): Promise<ObjectInfo | undefined>;
   /** One page of keys under a prefix, in lexicographic order. */

@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import { createReadStream } from "node:fs";
 import { keys } from "../../shared/keys.ts";
 import { parseMessageOf } from "../../shared/messages.ts";
 import { splitArgs } from "../../shared/media/encode-args.ts";
@@ -53,7 +52,7 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
           );
           const chunkStart = await firstKeyframeOffset(deps, chunkPath, context.signal);
           const cutAt = startsAtFirstKeyframe ? firstKeyframe : chunk.sourceKeyframeTime;
-          await deps.store.put(keys.chunk(job.videoId, chunk.index), createReadStream(chunkPath));
+          await deps.store.upload(keys.chunk(job.videoId, chunk.index), chunkPath);
           // Each chunk is handed over as soon as it is stored: transcodes start while split goes on.
           await enqueue(deps, [
             {

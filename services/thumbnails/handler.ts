@@ -1,4 +1,3 @@
-import { createReadStream } from "node:fs";
 import { mkdir, readdir } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { keys, partNames } from "../../shared/keys.ts";
@@ -43,7 +42,7 @@ export function createThumbnailsHandler(deps: PipelineDeps): MessageHandler {
         signal: context.signal,
       });
       for (const name of (await readdir(outDir)).sort()) {
-        await deps.store.put(keys.output(job.videoId, `${THUMBNAILS_FOLDER}/${name}`), createReadStream(join(outDir, name)), {
+        await deps.store.upload(keys.output(job.videoId, `${THUMBNAILS_FOLDER}/${name}`), join(outDir, name), {
           contentType: CONTENT_TYPES[extname(name)] ?? "application/octet-stream",
         });
       }

@@ -1,5 +1,5 @@
-import { createReadStream, existsSync, statSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { existsSync, statSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Config } from "../config.ts";
@@ -42,7 +42,7 @@ export async function processFile(config: Readonly<Config>, logger: Logger, opti
   try {
     const videoId = newVideoId();
     const sourceKey = keys.source(videoId, extname(path).toLowerCase().replace(/[^.a-z0-9]/g, "").slice(0, 6));
-    await store.put(sourceKey, createReadStream(path));
+    await store.upload(sourceKey, path);
     await queues.ingest.send(serialize({ type: "source-uploaded", version: 1, videoId, sourceKey, originalName: basename(path) }));
     progress(`vodpipe: processing ${basename(path)} as video ${videoId}`);
 
@@ -91,6 +91,6 @@ async function copyTree(store: Parameters<typeof readJob>[0], prefix: string, ou
   for (const object of await listAll(store, prefix)) {
     const target = join(outDir, object.key.slice(prefix.length));
     await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, await store.getBuffer(object.key));
+    await store.download(object.key, target);
   }
 }

@@ -1,8 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { createWriteStream } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { ObjectStore, Queue } from "../ports.ts";
@@ -37,8 +35,9 @@ export async function withTempDir<T>(deps: PipelineDeps, label: string, work: (d
   }
 }
 
+/** Copies an object to a local file (see ObjectStore.download). */
 export async function downloadTo(store: ObjectStore, key: string, path: string): Promise<void> {
-  await pipeline(await store.get(key), createWriteStream(path));
+  await store.download(key, path);
 }
 
 /** Sends each message to its stage's queue, batching per queue. */

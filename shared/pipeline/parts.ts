@@ -1,7 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { createReadStream } from "node:fs";
-import type { Readable } from "node:stream";
 import { listAll } from "../ports.ts";
 import { keys } from "../keys.ts";
 import { h264CodecString } from "../hls/h264-codec-string.ts";
@@ -63,18 +61,18 @@ export async function uploadSegments(
   for (const { uri, duration } of listed) {
     const path = join(localDir, uri);
     const record: SegmentRecord = { uri, duration, bytes: (await stat(path)).size };
-    let body: Buffer | Readable;
+    const key = keys.output(videoId, `${rendition}/${uri}`);
     if (video) {
       // Read once: the first frame is parsed from the same bytes that are uploaded.
-      body = await readFile(path);
+      const body = await readFile(path);
       const frame = readFirstVideoAccessUnit(body);
       if (!frame) throw new Error(`${rendition}/${uri}: ffmpeg wrote a segment with no readable video frame`);
       record.iframe = frame.range;
       codec ??= h264CodecString(frame.payload);
+      await deps.store.put(key, body, { contentType: "video/mp2t" });
     } else {
-      body = createReadStream(path);
+      await deps.store.upload(key, path, { contentType: "video/mp2t" });
     }
-    await deps.store.put(keys.output(videoId, `${rendition}/${uri}`), body, { contentType: "video/mp2t" });
     segments.push(record);
   }
   return { segments, codec };

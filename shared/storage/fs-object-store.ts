@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Dirent, Stats } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
+import { constants, type Dirent, type Stats } from "node:fs";
+import { copyFile, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { InvalidKeyError, NotFoundError } from "../errors.ts";
@@ -28,6 +28,8 @@ const TEMP_DIR = ".tmp";
 /**
  * The embedded ObjectStore: one file per key under `root`. A put writes and fsyncs a temp file,
  * then renames it over the target, so readers see the old bytes or the new ones, never a part.
+ * download and upload copy whole files with copyFile, which the kernel does without passing the
+ * bytes through the process (copy_file_range, or a reflink where the filesystem has them).
  * The content type comes from the key's extension (PutOptions are not stored).
  */
 export function createFsObjectStore({ root }: FsObjectStoreOptions): ObjectStore {
@@ -166,6 +168,32 @@ export function createFsObjectStore({ root }: FsObjectStoreOptions): ObjectStore
       }
     },
 
+    async download(key: string, path: string): Promise<void> {
+      const source = pathOf(key);
+      try {
+        await copyFile(source, path, constants.COPYFILE_FICLONE);
+      } catch (error) {
+        // copyFile reports a missing or folder source and a bad destination with the same codes.
+        if (await isMissingFile(source)) throw new NotFoundError(key);
+        await rm(path, { force: true }).catch(() => {}); // a folder at `path` stays as it was
+        throw error;
+      }
+    },
+
+    async upload(key: string, path: string, _options?: PutOptions): Promise<void> {
+      const target = pathOf(key);
+      const temp = join(tempDir, `${randomUUID()}.part`);
+      try {
+        await mkdir(tempDir, { recursive: true });
+        await copyFile(path, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+        await syncFile(temp);
+        await moveIntoPlace(temp, target, key);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
+    },
+
     async head(key: string): Promise<ObjectInfo | undefined> {
       let stats: Stats;
       try {
@@ -228,6 +256,23 @@ async function writeDurably(path: string, body: Buffer | Uint8Array | string | R
   } finally {
     await handle.close();
   }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, "r+");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** True when nothing, or a folder, is at `path` (what get reports as NotFoundError). */
+async function isMissingFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (stats) => !stats.isFile(),
+    (error: unknown) => isMissing(error),
+  );
 }
 
 /** The cursor is the last key of the page, so a page stays right when keys are added or deleted meanwhile. */

@@ -8,7 +8,10 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { createReadStream, createWriteStream } from "node:fs";
+import { readFile, rm, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { classifyAwsError } from "../aws-errors.ts";
 import { NotFoundError, PermanentError, RetryableError } from "../errors.ts";
 import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, PresignOptions, PutOptions } from "../ports.ts";
@@ -88,6 +91,24 @@ export function createS3ObjectStore({ client, bucket }: S3ObjectStoreOptions): O
       } catch (error) {
         throw classifyAwsError(error, `get ${url(key)}`);
       }
+    },
+
+    async download(key: string, path: string): Promise<void> {
+      const body = await store.get(key);
+      try {
+        await pipeline(body, createWriteStream(path));
+      } catch (error) {
+        await rm(path, { force: true }).catch(() => {}); // a folder at `path` stays as it was
+        throw classifyAwsError(error, `get ${url(key)}`);
+      }
+    },
+
+    async upload(key: string, path: string, options?: PutOptions): Promise<void> {
+      assertSafeKey(key);
+      // Up to one part, the bytes are sent in one PutObject from memory, which the SDK can resend
+      // when it retries; bigger files go up in parts as a stream.
+      const { size } = await stat(path);
+      await store.put(key, size <= PART_SIZE ? await readFile(path) : createReadStream(path), options);
     },
 
     async head(key: string): Promise<ObjectInfo | undefined> {

@@ -1,4 +1,8 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { buffer as readAll } from "node:stream/consumers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -36,6 +40,13 @@ function failingStream(first: string): Readable {
   );
 }
 
+/** `size` bytes of a pattern that repeats every 251 bytes (a prime), so a shifted or dropped block shows. */
+function patterned(size: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) bytes[i] = i % 251;
+  return bytes;
+}
+
 /**
  * The behaviour every ObjectStore adapter must have. `makeStore` returns a fresh, empty store
  * for each test and a cleanup that removes what the test left behind.
@@ -44,11 +55,15 @@ export function objectStoreContract(name: string, makeStore: () => Promise<Store
   describe(`ObjectStore contract: ${name}`, () => {
     let store: ObjectStore;
     let cleanup: () => Promise<void>;
+    /** A local folder for upload and download, removed after each test. */
+    let local: string;
 
     beforeEach(async () => {
       ({ store, cleanup } = await makeStore());
+      local = await mkdtemp(join(tmpdir(), "vodpipe-store-files-"));
     });
     afterEach(async () => {
+      await rm(local, { recursive: true, force: true });
       await cleanup();
     });
 
@@ -76,6 +91,68 @@ export function objectStoreContract(name: string, makeStore: () => Promise<Store
       await store.put("job.json", '{"state":"ready"}');
       expect((await store.getBuffer("job.json")).toString()).toBe('{"state":"ready"}');
       expect((await store.head("job.json"))?.size).toBe(17);
+    });
+
+    it("uploads a local file and downloads it to another, byte for byte", async () => {
+      const bytes = patterned(3 * MiB + 5);
+      await writeFile(join(local, "source.mp4"), bytes);
+      await store.upload("videos/v1/source.mp4", join(local, "source.mp4"));
+      expect(await store.head("videos/v1/source.mp4")).toMatchObject({ size: 3 * MiB + 5, contentType: "video/mp4" });
+      await store.download("videos/v1/source.mp4", join(local, "copy.mp4"));
+      const back = await readFile(join(local, "copy.mp4"));
+      expect(back.length).toBe(3 * MiB + 5);
+      expect(sha256(back)).toBe(sha256(bytes));
+      expect([...back.subarray(3 * MiB, 3 * MiB + 5)]).toEqual([196, 197, 198, 199, 200]);
+    });
+
+    it("uploads over an existing object, and downloads over an existing file", async () => {
+      await store.put("job.json", '{"state":"queued","attempts":0}');
+      await writeFile(join(local, "job.json"), '{"state":"ready"}');
+      await store.upload("job.json", join(local, "job.json"));
+      expect((await store.getBuffer("job.json")).toString()).toBe('{"state":"ready"}');
+      expect((await store.head("job.json"))?.size).toBe(17);
+
+      await writeFile(join(local, "old.json"), "a longer file that was there before");
+      await store.download("job.json", join(local, "old.json"));
+      expect(await readFile(join(local, "old.json"), "utf8")).toBe('{"state":"ready"}');
+    });
+
+    it("uploads a file bigger than one part intact (multipart where the adapter does that)", async () => {
+      const bytes = await readAll(mebibytes(9));
+      await writeFile(join(local, "big.mkv"), bytes);
+      await store.upload("videos/big/chunk-0.mkv", join(local, "big.mkv"));
+      expect((await store.head("videos/big/chunk-0.mkv"))?.size).toBe(9 * MiB);
+      await store.download("videos/big/chunk-0.mkv", join(local, "back.mkv"));
+      expect(sha256(await readFile(join(local, "back.mkv")))).toBe(sha256(bytes));
+    });
+
+    it("uploads with the content type put would store for the same options", async () => {
+      await writeFile(join(local, "seg"), Buffer.alloc(188, 0x47));
+      await store.upload("videos/v1/hls/720p/seg-00001.ts", join(local, "seg"), { contentType: "video/mp2t" });
+      expect(await store.head("videos/v1/hls/720p/seg-00001.ts")).toMatchObject({ size: 188, contentType: "video/mp2t" });
+      // A key with no extension: the adapters that store PutOptions keep image/jpeg, the others say octet-stream.
+      await store.put("videos/v1/put-poster", Buffer.alloc(188, 0x47), { contentType: "image/jpeg" });
+      await store.upload("videos/v1/poster", join(local, "seg"), { contentType: "image/jpeg" });
+      const put = await store.head("videos/v1/put-poster");
+      expect(put?.contentType).toBeOneOf(["image/jpeg", "application/octet-stream"]);
+      expect((await store.head("videos/v1/poster"))?.contentType).toBe(put?.contentType);
+    });
+
+    it("rejects a download of a missing object with NotFoundError and writes no file", async () => {
+      await store.put("videos/v1/source.mp4", "x");
+      for (const key of ["videos/nope/source.mp4", "videos/v1", "videos/v1/source.mp4/deeper"]) {
+        await expect(store.download(key, join(local, "out.mp4")), key).rejects.toThrow(new NotFoundError(key));
+        expect(existsSync(join(local, "out.mp4")), key).toBe(false);
+      }
+    });
+
+    it("rejects an upload of a missing local file and stores nothing", async () => {
+      await expect(store.upload("videos/v1/source.mp4", join(local, "missing.mp4"))).rejects.toThrow(/missing\.mp4/);
+      expect(await store.head("videos/v1/source.mp4")).toBeUndefined();
+      await store.put("videos/v2/source.mp4", "the old bytes");
+      await expect(store.upload("videos/v2/source.mp4", join(local, "missing.mp4"))).rejects.toThrow(/missing\.mp4/);
+      expect((await store.getBuffer("videos/v2/source.mp4")).toString()).toBe("the old bytes");
+      expect(await listAll(store, "")).toMatchObject([{ key: "videos/v2/source.mp4" }]);
     });
 
     it("reads byte ranges with an inclusive end, like HTTP", async () => {
@@ -179,12 +256,15 @@ export function objectStoreContract(name: string, makeStore: () => Promise<Store
         await expect(store.get(key), JSON.stringify(key)).rejects.toBeInstanceOf(InvalidKeyError);
         await expect(store.getBuffer(key), JSON.stringify(key)).rejects.toBeInstanceOf(InvalidKeyError);
         await expect(store.head(key), JSON.stringify(key)).rejects.toBeInstanceOf(InvalidKeyError);
+        await expect(store.download(key, join(local, "out")), JSON.stringify(key)).rejects.toBeInstanceOf(InvalidKeyError);
+        await expect(store.upload(key, join(local, "in")), JSON.stringify(key)).rejects.toBeInstanceOf(InvalidKeyError);
       }
       await expect(store.put("a/../b", "x")).rejects.toThrow('invalid object key "a/../b": must not contain a ".." segment');
       await expect(store.list("../")).rejects.toBeInstanceOf(InvalidKeyError);
       await expect(store.deletePrefix("/")).rejects.toBeInstanceOf(InvalidKeyError);
       await expect(store.deletePrefix("")).rejects.toBeInstanceOf(InvalidKeyError);
       expect(await listAll(store, "")).toEqual([]);
+      expect(existsSync(join(local, "out"))).toBe(false);
     });
 
     it("presigns a GET that fetch can read", async (context) => {
