@@ -1,10 +1,13 @@
 /**
  * `npm run bench`: the same 1080p clip through (a) the single ffmpeg command that writes the same
  * ladder with the same x264 settings and (b) vodpipe's whole pipeline (embedded store and queues),
- * one after the other in this run. Prints a table and writes bench/results/latest.json.
+ * in this run, in rounds whose order alternates (single then pipeline, then pipeline then single), so
+ * that a machine getting slower or faster during the run weighs on both sides alike. Prints a
+ * table and writes bench/results/latest.json.
  *
- *   npm run bench                      the 60 s clip (several minutes)
+ *   npm run bench                      the 60 s clip, 2 rounds (about ten minutes)
  *   npm run bench -- --seconds 12      a quick run on a 12 s clip
+ *   npm run bench -- --rounds 1        one round only
  *   npm run bench -- --source <file>   loop another real recording instead
  */
 import { spawn } from "node:child_process";
@@ -28,26 +31,33 @@ const MB = 1024 * 1024;
 
 interface Options {
   seconds: number;
+  rounds: number;
   source: string;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { seconds: 60, source: DEFAULT_SOURCE };
+  const options: Options = { seconds: 60, rounds: 2, source: DEFAULT_SOURCE };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = argv[i + 1];
     if (arg === "--seconds" && value) {
       options.seconds = Number(value);
       i += 1;
+    } else if (arg === "--rounds" && value) {
+      options.rounds = Number(value);
+      i += 1;
     } else if (arg === "--source" && value) {
       options.source = resolve(value);
       i += 1;
     } else {
-      throw new Error(`unknown argument ${arg}; usage: bench [--seconds N] [--source file]`);
+      throw new Error(`unknown argument ${arg}; usage: bench [--seconds N] [--rounds N] [--source file]`);
     }
   }
   if (!Number.isInteger(options.seconds) || options.seconds < 4 || options.seconds > 3600) {
     throw new Error("--seconds takes a whole number of seconds from 4 to 3600");
+  }
+  if (!Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 10) {
+    throw new Error("--rounds takes a whole number from 1 to 10");
   }
   return options;
 }
@@ -161,26 +171,78 @@ async function warmPageCache(path: string): Promise<void> {
 }
 
 type Measured = Awaited<ReturnType<typeof runVariant>>;
+type Variant = "single" | "pipeline";
 
-function printTable(single: Measured, pipeline: Measured, end: { seconds: number; ready: boolean }) {
+interface Round {
+  round: number;
+  order: Variant[];
+  wallRatio: number;
+  single: Measured;
+  pipeline: Measured;
+}
+
+/** The pipeline variant's own details (status, timings), spread into its result untyped. */
+function pipelineOutcome(pipeline: Measured): { status: string; ready: boolean; reason?: string; endSeconds: number } {
+  const details = pipeline as unknown as { status?: string; reason?: string; timeToEndSeconds?: number };
+  const status = String(details.status);
+  return { status, ready: status === "ready", reason: details.reason, endSeconds: Number(details.timeToEndSeconds) };
+}
+
+/** Every round's figures folded into one: means of times, ratios of sums, maxima of memory. */
+function summarise(rounds: readonly Round[]) {
+  const total = (variant: Variant, pick: (m: Measured) => number) => rounds.reduce((sum, r) => sum + pick(r[variant]), 0);
+  const mean = (variant: Variant, pick: (m: Measured) => number) => total(variant, pick) / rounds.length;
+  const most = (variant: Variant, pick: (m: Measured) => number) => Math.max(...rounds.map((r) => pick(r[variant])));
+  const wall = (m: Measured) => m.wallSeconds;
+  const cpu = (m: Measured) => m.cpuSeconds;
+  const largestPipeline = rounds
+    .map((r) => r.pipeline.memory.largestProcess)
+    .reduce((a, b) => ((b?.peakRssMB ?? 0) > (a?.peakRssMB ?? 0) ? b : a), null);
+  const ratios = rounds.map((r) => r.wallRatio);
+  return {
+    rounds: rounds.length,
+    wallSeconds: { single: round(mean("single", wall), 1), pipeline: round(mean("pipeline", wall), 1) },
+    wallRatio: round(total("pipeline", wall) / total("single", wall)),
+    wallRatioPerRound: ratios,
+    wallRatioSpread: round(Math.max(...ratios) - Math.min(...ratios)),
+    timeToReadySeconds: round(rounds.reduce((sum, r) => sum + pipelineOutcome(r.pipeline).endSeconds, 0) / rounds.length, 1),
+    cpuSeconds: { single: round(mean("single", cpu), 1), pipeline: round(mean("pipeline", cpu), 1) },
+    cpuRatio: round(total("pipeline", cpu) / total("single", cpu)),
+    largestProcessRssMB: {
+      single: most("single", (m) => m.memory.largestMediaToolPeakRssMB),
+      pipeline: largestPipeline?.peakRssMB ?? 0,
+      pipelineRole: largestPipeline?.role ?? "?",
+    },
+    peakSumRssMB: { single: most("single", (m) => m.memory.peakSumRssMB), pipeline: most("pipeline", (m) => m.memory.peakSumRssMB) },
+    otherLoadCoresBusy: {
+      single: most("single", (m) => m.otherProcessesOnMachine.averageCoresBusy),
+      pipeline: most("pipeline", (m) => m.otherProcessesOnMachine.averageCoresBusy),
+    },
+  };
+}
+
+type Summary = ReturnType<typeof summarise>;
+
+function printTable(summary: Summary, ready: boolean) {
+  const ratio = (a: number, b: number) => (a / b).toFixed(3);
   const rows: Array<[string, string, string, string]> = [
     ["", "single", "pipeline", "pipeline/single"],
-    ["wall (s)", single.wallSeconds.toFixed(1), pipeline.wallSeconds.toFixed(1), (pipeline.wallSeconds / single.wallSeconds).toFixed(3)],
-    [end.ready ? "time to ready (s)" : "time to FAILED (s)", "-", end.seconds.toFixed(1), (end.seconds / single.wallSeconds).toFixed(3)],
-    ["CPU (s)", single.cpuSeconds.toFixed(1), pipeline.cpuSeconds.toFixed(1), (pipeline.cpuSeconds / single.cpuSeconds).toFixed(3)],
+    ["wall (s)", summary.wallSeconds.single.toFixed(1), summary.wallSeconds.pipeline.toFixed(1), summary.wallRatio.toFixed(3)],
+    [
+      ready ? "time to ready (s)" : "time to FAILED (s)",
+      "-",
+      summary.timeToReadySeconds.toFixed(1),
+      ratio(summary.timeToReadySeconds, summary.wallSeconds.single),
+    ],
+    ["CPU (s)", summary.cpuSeconds.single.toFixed(1), summary.cpuSeconds.pipeline.toFixed(1), summary.cpuRatio.toFixed(3)],
     [
       "largest process RSS (MB)",
-      String(single.memory.largestMediaToolPeakRssMB),
-      String(pipeline.memory.largestProcess?.peakRssMB ?? 0),
-      `(${pipeline.memory.largestProcess?.role ?? "?"})`,
+      String(summary.largestProcessRssMB.single),
+      String(summary.largestProcessRssMB.pipeline),
+      `(${summary.largestProcessRssMB.pipelineRole})`,
     ],
-    ["peak sum of RSS (MB)", String(single.memory.peakSumRssMB), String(pipeline.memory.peakSumRssMB), ""],
-    [
-      "other load (cores busy)",
-      single.otherProcessesOnMachine.averageCoresBusy.toFixed(2),
-      pipeline.otherProcessesOnMachine.averageCoresBusy.toFixed(2),
-      "",
-    ],
+    ["peak sum of RSS (MB)", String(summary.peakSumRssMB.single), String(summary.peakSumRssMB.pipeline), ""],
+    ["other load (cores busy)", summary.otherLoadCoresBusy.single.toFixed(2), summary.otherLoadCoresBusy.pipeline.toFixed(2), ""],
   ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
   for (const row of rows) {
@@ -193,6 +255,21 @@ const RESULTS_FILE = join(BENCH_DIR, "results", "latest.json");
 async function writeResults(results: unknown): Promise<void> {
   await mkdir(dirname(RESULTS_FILE), { recursive: true });
   await writeFile(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+/** Odd rounds run the single command first, even rounds the pipeline first. */
+async function runRound(index: number, clip: string, root: string, env: Record<string, string>): Promise<Round> {
+  const order: Variant[] = index % 2 === 0 ? ["single", "pipeline"] : ["pipeline", "single"];
+  const roundDir = join(root, `round-${index + 1}`);
+  const roundEnv = { ...env, VODPIPE_DATA_DIR: join(roundDir, "data") };
+  const measured: Partial<Record<Variant, Measured>> = {};
+  try {
+    for (const variant of order) measured[variant] = await runVariant(variant, clip, roundDir, roundEnv);
+  } finally {
+    await rm(roundDir, { recursive: true, force: true });
+  }
+  const { single, pipeline } = measured as Record<Variant, Measured>;
+  return { round: index + 1, order, wallRatio: round(pipeline.wallSeconds / single.wallSeconds), single, pipeline };
 }
 
 async function main(): Promise<void> {
@@ -216,24 +293,25 @@ async function main(): Promise<void> {
 
     const loadBefore = loadavg();
     const startedAt = new Date().toISOString();
-    const single = await runVariant("single", clip.path, root, vodpipeEnv);
-    let pipeline: Measured;
-    try {
-      pipeline = await runVariant("pipeline", clip.path, root, vodpipeEnv);
-    } catch (error) {
-      // Keep the single command's numbers: they took minutes to get.
-      await writeResults({ benchmark: "pipeline-vs-single-command", startedAt, clip, results: { single }, error: String(error) });
-      throw error;
+    const rounds: Round[] = [];
+    for (let index = 0; index < options.rounds; index += 1) {
+      process.stderr.write(`bench: round ${index + 1} of ${options.rounds}\n`);
+      try {
+        rounds.push(await runRound(index, clip.path, root, vodpipeEnv));
+      } catch (error) {
+        // Keep the rounds already measured: they took minutes to get.
+        await writeResults({ benchmark: "pipeline-vs-single-command", startedAt, clip, rounds, error: String(error) });
+        throw error;
+      }
+      const last = rounds[rounds.length - 1]!;
+      process.stderr.write(`bench: round ${last.round}: single ${last.single.wallSeconds.toFixed(1)} s, pipeline ${last.pipeline.wallSeconds.toFixed(1)} s, ratio ${last.wallRatio.toFixed(3)}\n`);
+      if (!pipelineOutcome(last.pipeline).ready) break;
     }
     const loadAfter = loadavg();
 
-    // The variant's own details (status, timings) are spread into its result untyped.
-    const pipelineDetails = pipeline as unknown as { status?: string; reason?: string; timeToEndSeconds?: number };
-    const status = String(pipelineDetails.status);
-    const ready = status === "ready";
-    const endSeconds = Number(pipelineDetails.timeToEndSeconds);
-    const wallRatio = round(pipeline.wallSeconds / single.wallSeconds);
-    const pipelineLargest = pipeline.memory.largestProcess?.peakRssMB ?? 0;
+    const summary = summarise(rounds);
+    const failedRound = rounds.find((r) => !pipelineOutcome(r.pipeline).ready);
+    const outcome = pipelineOutcome((failedRound ?? rounds[rounds.length - 1]!).pipeline);
     const results = {
       benchmark: "pipeline-vs-single-command",
       startedAt,
@@ -244,7 +322,7 @@ async function main(): Promise<void> {
         node: process.version,
         ffmpeg: ffmpegVersion(binaries.ffmpeg),
         ffmpegPath: binaries.ffmpeg,
-        // The machine is shared: a high load average means the two runs competed with other work.
+        // The machine is shared: a high load average means the runs competed with other work.
         loadAverageBefore: loadBefore.map((v) => round(v, 2)),
         loadAverageAfter: loadAfter.map((v) => round(v, 2)),
       },
@@ -258,39 +336,51 @@ async function main(): Promise<void> {
         pipelineThreadsPerFfmpeg: config.ffmpeg.threads || Math.max(1, Math.floor(availableParallelism() / config.worker.transcodeConcurrency)),
         singleCommandThreads: "ffmpeg default (-threads 0: decoder and every libx264 encoder use all cores)",
         storage: "embedded filesystem object store + SQLite queues, in a temp folder",
-        order: ["single", "pipeline"],
+        rounds: options.rounds,
+        order: "alternating: round 1 single then pipeline, round 2 pipeline then single, …",
         vodpipeEnvironment: Object.fromEntries(Object.entries(vodpipeEnv).filter(([name]) => !["VODPIPE_DATA_DIR", "VODPIPE_TMP_DIR"].includes(name))),
         measurement:
           "wall: performance.now() around the ffmpeg command / processFile(); CPU: process.cpuUsage() of the variant's node " +
           "process + cutime/cstime of its waited-for children from /proc/self/stat; memory: /proc sampled every 100 ms over " +
-          "the variant's whole process tree (VmHWM per process, VmRSS summed per sample)",
+          "the variant's whole process tree (VmHWM per process, VmRSS summed per sample); ratios: sum over rounds / sum over rounds",
       },
-      results: { single, pipeline },
+      summary,
       comparison: {
-        wallRatio,
-        pipelineStatus: status,
-        ...(ready ? {} : { pipelineFailure: pipelineDetails.reason, note: "the job failed after doing all its work (publish's check rejected the output): wall, CPU and memory are measured, but the pipeline did not deliver a playable video" }),
-        timeToReadyRatio: ready ? round(endSeconds / single.wallSeconds) : null,
-        cpuRatio: round(pipeline.cpuSeconds / single.cpuSeconds),
+        wallRatio: summary.wallRatio,
+        pipelineStatus: outcome.status,
+        ...(outcome.ready
+          ? {}
+          : {
+              pipelineFailure: outcome.reason,
+              note: "the job failed after doing all its work (publish's check rejected the output): wall, CPU and memory are measured, but the pipeline did not deliver a playable video",
+            }),
+        timeToReadyRatio: outcome.ready ? round(summary.timeToReadySeconds / summary.wallSeconds.single) : null,
+        cpuRatio: summary.cpuRatio,
         targets: {
-          wallRatio: { target: `<= ${WALL_RATIO_TARGET}`, value: wallRatio, met: wallRatio <= WALL_RATIO_TARGET },
+          wallRatio: { target: `<= ${WALL_RATIO_TARGET}`, value: summary.wallRatio, met: summary.wallRatio <= WALL_RATIO_TARGET },
           largestProcessRss: {
-            target: `no pipeline process above the single command's peak (${single.memory.largestMediaToolPeakRssMB} MB)`,
-            valueMB: pipelineLargest,
-            met: pipelineLargest <= single.memory.largestMediaToolPeakRssMB,
+            target: `no pipeline process above the single command's peak (${summary.largestProcessRssMB.single} MB)`,
+            valueMB: summary.largestProcessRssMB.pipeline,
+            met: summary.largestProcessRssMB.pipeline <= summary.largestProcessRssMB.single,
           },
         },
       },
+      rounds,
     };
     await writeResults(results);
 
-    process.stdout.write(`\n${options.seconds} s 1080p clip (${clip.source}, looped), ladder ${results.settings.ladder.join("/")}, ${config.media.x264Preset}, load ${loadBefore[0]!.toFixed(2)} → ${loadAfter[0]!.toFixed(2)}\n`);
-    printTable(single, pipeline, { seconds: endSeconds, ready });
-    if (!ready) process.stdout.write(`\nthe pipeline's job ended ${status}: ${String(pipelineDetails.reason)}\n`);
+    const perRound = rounds.map((r) => `${r.wallRatio.toFixed(3)} (${r.order[0]} first)`).join(", ");
+    process.stdout.write(
+      `\n${options.seconds} s 1080p clip (${clip.source}, looped), ladder ${results.settings.ladder.join("/")}, ${config.media.x264Preset}, ` +
+        `${rounds.length} round(s), load ${loadBefore[0]!.toFixed(2)} → ${loadAfter[0]!.toFixed(2)}\n`,
+    );
+    printTable(summary, outcome.ready);
+    process.stdout.write(`\nwall ratio per round: ${perRound}\n`);
+    if (!outcome.ready) process.stdout.write(`\nthe pipeline's job ended ${outcome.status}: ${String(outcome.reason)}\n`);
     const t = results.comparison.targets;
     process.stdout.write(
-      `\ntargets: wall ratio ${wallRatio} ${t.wallRatio.met ? "meets" : "MISSES"} ${t.wallRatio.target}; ` +
-        `largest pipeline process ${pipelineLargest} MB ${t.largestProcessRss.met ? "within" : "ABOVE"} the single command's ${single.memory.largestMediaToolPeakRssMB} MB\n`,
+      `\ntargets: wall ratio ${summary.wallRatio} ${t.wallRatio.met ? "meets" : "MISSES"} ${t.wallRatio.target}; ` +
+        `largest pipeline process ${summary.largestProcessRssMB.pipeline} MB ${t.largestProcessRss.met ? "within" : "ABOVE"} the single command's ${summary.largestProcessRssMB.single} MB\n`,
     );
     process.stdout.write(`written: ${relative(REPO_DIR, RESULTS_FILE)}\n`);
   } finally {
