@@ -46,20 +46,56 @@ export function planChunks(input: ChunkPlanInput): ChunkPlan {
   const totalFrames = Math.max(1, Math.round(input.durationSeconds * fps));
   const nominalFrames = Math.max(1, Math.round(input.segmentSeconds * fps));
   const longerThanOneChunk = totalFrames / fps > input.chunkSeconds + 1e-9;
+  const layout = (segmentCount: number) => layOutChunks(input, fps, totalFrames, segmentCount, longerThanOneChunk);
 
-  // Segments of equal length (to a frame), never a sliver at the end. A video longer than one
-  // chunk gets a segment count that is a multiple of the parallelism, so its chunks can be shared
-  // out evenly: 60 s at 4 s is 14 segments of 4.29 s, not 15, and both workers finish together.
   let segmentCount = Math.max(1, Math.round(totalFrames / nominalFrames));
-  if (input.parallelism > 1 && longerThanOneChunk && segmentCount % input.parallelism !== 0) {
-    // Fewer, longer segments, unless they would grow past 1.5x the configured length; else more,
-    // shorter ones, unless they would shrink below 0.75x; else the count stays as it is.
-    const fewer = segmentCount - (segmentCount % input.parallelism);
-    const more = fewer + input.parallelism;
-    if (fewer > 0 && totalFrames / fewer <= 1.5 * nominalFrames) segmentCount = fewer;
-    else if (totalFrames / more >= 0.75 * nominalFrames) segmentCount = more;
+  if (input.parallelism > 1 && longerThanOneChunk) {
+    // Segments of equal length (to a frame), never a sliver at the end, and a count that is a
+    // multiple of the parallelism, so the chunks can be shared out evenly: 60 s at 4 s is 14
+    // segments of 4.29 s, not 15, and both workers finish together. Allowed lengths: 0.75x-1.5x.
+    const counts = evenCounts(totalFrames, nominalFrames, input.parallelism);
+    segmentCount = preferredCount(segmentCount, counts, input.parallelism);
+    // Each chunk decodes its source from the keyframe before its start and throws those frames
+    // away; a length that puts every chunk start on a source keyframe wastes nothing.
+    if (!layout(segmentCount).aligned) {
+      // Like the choice above: the closest length at or above the configured one, else below.
+      const distance = (count: number) => {
+        const frames = totalFrames / count;
+        return frames >= nominalFrames ? frames - nominalFrames : 2 * nominalFrames + (nominalFrames - frames);
+      };
+      const closest = counts.filter((count) => layout(count).aligned).sort((a, b) => distance(a) - distance(b))[0];
+      if (closest !== undefined) segmentCount = closest;
+    }
   }
-  segmentCount = Math.min(segmentCount, totalFrames);
+  const { segmentStarts, chunks } = layout(Math.min(segmentCount, totalFrames));
+  return { frameRate: input.frameRate, totalFrames, segmentStarts, chunks };
+}
+
+/** Segment counts that are multiples of the parallelism with lengths within 0.75x-1.5x of nominal. */
+function evenCounts(totalFrames: number, nominalFrames: number, parallelism: number): number[] {
+  const counts: number[] = [];
+  for (let count = parallelism; totalFrames / count >= 0.75 * nominalFrames; count += parallelism) {
+    if (totalFrames / count <= 1.5 * nominalFrames) counts.push(count);
+  }
+  return counts;
+}
+
+/** Fewer, longer segments if allowed; else more, shorter ones; else the count stays as it is. */
+function preferredCount(count: number, allowed: readonly number[], parallelism: number): number {
+  if (count % parallelism === 0) return count;
+  const fewer = count - (count % parallelism);
+  if (allowed.includes(fewer)) return fewer;
+  if (allowed.includes(fewer + parallelism)) return fewer + parallelism;
+  return count;
+}
+
+function layOutChunks(
+  input: ChunkPlanInput,
+  fps: number,
+  totalFrames: number,
+  segmentCount: number,
+  longerThanOneChunk: boolean,
+): { segmentStarts: number[]; chunks: PlannedChunk[]; aligned: boolean } {
   const segmentStarts = Array.from({ length: segmentCount }, (_, i) => Math.round((i * totalFrames) / segmentCount));
   const segmentSeconds = totalFrames / fps / segmentCount;
 
@@ -74,6 +110,7 @@ export function planChunks(input: ChunkPlanInput): ChunkPlan {
   const base = Math.floor(segmentCount / chunkCount);
   const extra = segmentCount % chunkCount;
   const chunks: PlannedChunk[] = [];
+  let aligned = true;
   let segment = 0;
   for (let index = 0; index < chunkCount; index += 1) {
     const count = base + (index < extra ? 1 : 0);
@@ -81,6 +118,8 @@ export function planChunks(input: ChunkPlanInput): ChunkPlan {
     const endFrame = segment + count < segmentCount ? segmentStarts[segment + count]! : totalFrames;
     const startTime = startFrame / fps;
     const sourceTime = input.videoStartTime + startTime;
+    const sourceKeyframeTime = lastKeyframeAtOrBefore(input.keyframeTimes, sourceTime + 1e-3);
+    if (sourceTime - sourceKeyframeTime > 0.5 / fps) aligned = false;
     chunks.push({
       index,
       startFrame,
@@ -89,18 +128,26 @@ export function planChunks(input: ChunkPlanInput): ChunkPlan {
       keyframeOffsets: segmentStarts.slice(segment, segment + count).map((frame) => frame - startFrame),
       startTime,
       endTime: endFrame / fps,
-      sourceKeyframeTime: lastKeyframeAtOrBefore(input.keyframeTimes, sourceTime + 1e-3),
+      sourceKeyframeTime,
     });
     segment += count;
   }
-  return { frameRate: input.frameRate, totalFrames, segmentStarts, chunks };
+  return { segmentStarts, chunks, aligned };
 }
 
+/** Keyframe times are ascending: binary search, since a long video's plan tries many layouts. */
 function lastKeyframeAtOrBefore(keyframes: readonly number[], time: number): number {
+  let low = 0;
+  let high = keyframes.length - 1;
   let found = keyframes[0] ?? 0;
-  for (const keyframe of keyframes) {
-    if (keyframe <= time) found = keyframe;
-    else break;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (keyframes[middle]! <= time) {
+      found = keyframes[middle]!;
+      low = middle + 1;
+    } else {
+      high = middle - 1;
+    }
   }
   return found;
 }

@@ -84,6 +84,28 @@ describe("planChunks", () => {
     expect(plan({ durationSeconds: 12 }).segmentStarts).toEqual([0, 120, 240]);
   });
 
+  it("picks the segment length, among the allowed even counts, that puts every chunk start on a source keyframe", () => {
+    // 60 s at 50 fps, a keyframe every 2 s: 14 segments of 4.29 s would start chunks at 12.86 s,
+    // 25.71 s… (up to 1.7 s decoded and thrown away each); 12 segments of 5 s start them at 10, 20…
+    const keyframeTimes = Array.from({ length: 30 }, (_, i) => i * 2);
+    const result = plan({ durationSeconds: 60, frameRate: { num: 50, den: 1 }, keyframeTimes });
+    expect(result.segmentStarts).toHaveLength(12);
+    expect(result.chunks.map((c) => [c.startTime, c.sourceKeyframeTime])).toEqual([[0, 0], [10, 10], [20, 20], [30, 30], [40, 40], [50, 50]]);
+    // With a keyframe only at the start no length helps: the usual choice stands.
+    expect(plan({ durationSeconds: 60, frameRate: { num: 50, den: 1 }, keyframeTimes: [0] }).segmentStarts).toHaveLength(14);
+    // Keyframes every 3 s: 6 s segments (10) are allowed and align; 4.29 s (14) do not.
+    const every3 = plan({ durationSeconds: 60, frameRate: { num: 50, den: 1 }, keyframeTimes: Array.from({ length: 20 }, (_, i) => i * 3) });
+    expect(every3.segmentStarts).toHaveLength(10);
+    expect(every3.chunks.every((c) => c.sourceKeyframeTime === c.startTime)).toBe(true);
+  });
+
+  it("plans a 4-hour video whose keyframes never line up (every 2 s, offset by 0.02 s)", () => {
+    const keyframeTimes = Array.from({ length: 7200 }, (_, i) => i * 2 + 0.02);
+    const result = plan({ durationSeconds: 14_400, frameRate: { num: 30, den: 1 }, keyframeTimes });
+    expect(result.segmentStarts).toHaveLength(3600);
+    expect(result.chunks).toHaveLength(1200);
+  });
+
   it("keeps a video shorter than 0.5 s as one segment", () => {
     const result = plan({ durationSeconds: 0.3 });
     expect(result.segmentStarts).toEqual([0]);
