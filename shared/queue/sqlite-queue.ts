@@ -19,7 +19,10 @@ import type { Queue, QueueDepth, QueueSettings, ReceivedMessage, ReceiveOptions,
  */
 export interface SqliteQueueStoreOptions {
   file: string;
-  /** How often a waiting receive re-reads the file for messages sent by other processes. */
+  /**
+   * How often this process checks whether another process wrote to the file (one cheap
+   * `PRAGMA data_version` per process, made only while some receive is waiting).
+   */
   pollIntervalMs?: number;
   /** How long a statement waits for another process's write lock before failing (retryably). */
   busyTimeoutMs?: number;
@@ -74,12 +77,15 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
   db.pragma("journal_mode = WAL");
   db.exec(SCHEMA);
 
-  // Wakes receives waiting in this process when a message is sent here; other processes' sends
-  // are seen by polling the file.
+  // Wakes receives waiting in this process when a message is sent here. Writes by other
+  // processes are noticed by a ticker, and delays and visibility timeouts that run out by a timer
+  // set to the queue's next visible message: nothing re-reads the queue while it cannot change.
   const arrivals = new EventEmitter();
   arrivals.setMaxListeners(0);
   const CLOSED = Symbol("closed");
+  const OTHER_PROCESS_WROTE = Symbol("another process wrote");
   let closed = false;
+  const otherProcesses = watchOtherProcesses(db, pollIntervalMs, () => arrivals.emit(OTHER_PROCESS_WROTE));
 
   const statements = {
     insert: db.prepare<[string, string, string, number, number]>(
@@ -87,6 +93,9 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
     ),
     anyVisible: db
       .prepare<[string, number]>("SELECT 1 FROM messages WHERE queue = ? AND visible_at <= ? LIMIT 1")
+      .pluck(),
+    nextVisibleAt: db
+      .prepare<[string, number], number | null>("SELECT MIN(visible_at) FROM messages WHERE queue = ? AND visible_at > ?")
       .pluck(),
     selectVisible: db.prepare<[string, number, number], MessageRow>(
       `SELECT rowid AS seq, id, body, sent_at, receive_count FROM messages
@@ -120,9 +129,10 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
 
   /** One transaction: pick visible messages, dead-letter those past the limit, hide the rest. */
   const receiveMany = db.transaction(
-    (queueName: string, max: number, visibilityMs: number, redrive: Redrive | undefined): ReceivedMessage[] => {
+    (queueName: string, max: number, visibilityMs: number, redrive: Redrive | undefined): { received: ReceivedMessage[]; deadLettered: boolean } => {
       const now = Date.now();
       const received: ReceivedMessage[] = [];
+      let deadLettered = false;
       const seen = new Set<number>();
       let movedAny = true;
       // Select again only when messages went to the dead-letter queue and left room in the batch.
@@ -134,6 +144,7 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
           if (redrive && row.receive_count >= redrive.maxReceiveCount) {
             statements.moveToDeadLetter.run(redrive.deadLetterQueueName, now, row.seq);
             movedAny = true;
+            deadLettered = true;
             continue;
           }
           const receiptHandle = randomUUID();
@@ -147,7 +158,7 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
           });
         }
       }
-      return received;
+      return { received, deadLettered };
     },
   );
 
@@ -165,18 +176,25 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
     }
   }
 
-  /** Resolves after `ms`, when a message is sent to `queueName` in this process, on abort or on close. */
-  function waitForArrival(queueName: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Resolves after `ms`, when a message is sent to `queueName` in this process, when another
+   * process writes to the file, on abort or on close.
+   */
+  function waitForArrival(queueName: string, ms: number, signal: AbortSignal | undefined, fileVersion: unknown): Promise<void> {
+    otherProcesses.watch(fileVersion);
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         arrivals.off(queueName, done);
+        arrivals.off(OTHER_PROCESS_WROTE, done);
         arrivals.off(CLOSED, done);
         signal?.removeEventListener("abort", done);
+        otherProcesses.unwatch();
         resolve();
       };
       const timer = setTimeout(done, ms);
       arrivals.on(queueName, done);
+      arrivals.on(OTHER_PROCESS_WROTE, done);
       arrivals.on(CLOSED, done);
       signal?.addEventListener("abort", done);
     });
@@ -185,12 +203,22 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
   function createQueue(queueName: string, name: string, visibilityTimeoutSeconds: number, redrive?: Redrive): Queue {
     const what = (action: string) => `embedded queue ${queueName}: ${action}`;
 
-    const tryReceive = (max: number, visibilityMs: number): ReceivedMessage[] =>
-      run(what("receive"), () => {
-        // A plain read first, so idle pollers do not take the write lock.
-        if (!statements.anyVisible.get(queueName, Date.now())) return [];
+    const tryReceive = (max: number, visibilityMs: number): ReceivedMessage[] => {
+      const { received, deadLettered } = run(what("receive"), () => {
+        // A plain read first, so idle receives do not take the write lock.
+        if (!statements.anyVisible.get(queueName, Date.now())) return { received: [], deadLettered: false };
         return receiveMany.immediate(queueName, max, visibilityMs, redrive);
       });
+      if (deadLettered && redrive) arrivals.emit(redrive.deadLetterQueueName);
+      return received;
+    };
+
+    /** Milliseconds until a delayed or in-flight message of this queue becomes visible, if any. */
+    const untilNextVisible = (): number | undefined => {
+      const now = Date.now();
+      const at = run(what("receive"), () => statements.nextVisibleAt.get(queueName, now));
+      return typeof at === "number" ? Math.max(1, at - now) : undefined;
+    };
 
     return {
       name,
@@ -223,10 +251,12 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
         const { signal } = receiveOptions;
         const deadline = Date.now() + waitSeconds * 1000;
         while (!signal?.aborted && !closed) {
+          // Read before looking, so a write by another process after the look is never missed.
+          const fileVersion = otherProcesses.version();
           const received = tryReceive(max, visibility * 1000);
           const left = deadline - Date.now();
           if (received.length > 0 || left <= 0) return received;
-          await waitForArrival(queueName, Math.min(pollIntervalMs, left), signal);
+          await waitForArrival(queueName, Math.min(untilNextVisible() ?? left, left), signal, fileVersion);
         }
         return [];
       },
@@ -273,8 +303,45 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
       if (closed) return;
       closed = true;
       arrivals.emit(CLOSED);
+      otherProcesses.stop();
       db.close();
     },
+  };
+}
+
+/**
+ * `PRAGMA data_version` changes when another connection (another process) commits to the file;
+ * a ticker reads it while at least one receive waits and reports a change.
+ */
+function watchOtherProcesses(db: Database.Database, intervalMs: number, onChange: () => void) {
+  let waiting = 0;
+  let ticker: NodeJS.Timeout | undefined;
+  let version: unknown;
+  const read = () => db.pragma("data_version", { simple: true });
+  const stop = () => {
+    clearInterval(ticker);
+    ticker = undefined;
+  };
+  return {
+    version: read,
+    /** `seen`: the version the waiter read before it last looked at the queue. */
+    watch(seen: unknown) {
+      waiting += 1;
+      if (ticker) return;
+      version = seen;
+      ticker = setInterval(() => {
+        const now = read();
+        if (now === version) return;
+        version = now;
+        onChange();
+      }, intervalMs);
+      ticker.unref();
+    },
+    unwatch() {
+      waiting -= 1;
+      if (waiting === 0) stop();
+    },
+    stop,
   };
 }
 

@@ -90,6 +90,26 @@ describe("SqliteQueueStore", () => {
     }
   });
 
+  it("wakes a receive already waiting in one store when another store (process) sends", async () => {
+    const file = join(tempDir(), "queues.sqlite");
+    const settings = { visibilityTimeoutSeconds: 30, maxReceiveCount: 3 };
+    const waiter = createSqliteQueueStore({ file, pollIntervalMs: 50 });
+    const sender = createSqliteQueueStore({ file });
+    try {
+      // Nothing is due in the queue, so the only thing that can end this 20 s wait early is
+      // noticing the other connection's write; the abort turns a miss into an empty result.
+      const giveUp = AbortSignal.timeout(5000);
+      const waiting = waiter.queue("q", settings).receive({ waitSeconds: 20, signal: giveUp });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sender.queue("q", settings).send("from elsewhere");
+      const [message] = await waiting;
+      expect(message?.body).toBe("from elsewhere");
+    } finally {
+      waiter.close();
+      sender.close();
+    }
+  });
+
   it("ends a waiting receive when the store closes", async () => {
     const store = createSqliteQueueStore({ file: join(tempDir(), "queues.sqlite") });
     const queue = store.queue("q", { visibilityTimeoutSeconds: 30, maxReceiveCount: 3 });
