@@ -46,7 +46,7 @@ export async function processFile(config: Readonly<Config>, logger: Logger, opti
     await queues.ingest.send(serialize({ type: "source-uploaded", version: 1, videoId, sourceKey, originalName: basename(path) }));
     progress(`vodpipe: processing ${basename(path)} as video ${videoId}`);
 
-    const job = await waitForEnd(env.deps.store, videoId, progress, options.pollMilliseconds ?? 50);
+    const job = await waitForEnd(env.deps.store, videoId, progress, options.pollMilliseconds ?? 250);
     if (job.status !== "ready") return { videoId, job };
     const outDir = resolve(options.outDir ?? join("out", videoId));
     await copyTree(store, keys.outputPrefix(videoId), outDir);
@@ -64,29 +64,26 @@ async function waitForEnd(
   pollMilliseconds: number,
 ): Promise<JobRecord> {
   let last = "";
-  let progressDue = 0;
   for (;;) {
     const job = await readJob(store, videoId);
     if (job && job.status !== "processing") return job;
-    // The end is noticed within one poll; counting finished parts (a listing) once a second is enough.
-    if (performance.now() >= progressDue) {
-      progressDue = performance.now() + PROGRESS_INTERVAL_MS;
-      let line = "ingesting";
-      if (job?.plan) {
-        const done = (await listAll(store, keys.partsPrefix(videoId))).length;
-        const chunks = plural(job.plan.chunks.chunks.length, "chunk");
-        const renditions = plural(job.plan.renditions.length, "rendition");
-        line = `${done}/${job.plan.parts.length} parts done (${chunks} × ${renditions}${job.plan.hasAudio ? ", audio" : ""}, thumbnails)`;
-        if (done === job.plan.parts.length) line = "publishing";
-      }
-      if (line !== last) progress(`vodpipe: ${line}`);
-      last = line;
+    let line = "ingesting";
+    if (job?.plan) {
+      const done = (await listAll(store, keys.partsPrefix(videoId))).length;
+      const chunks = plural(job.plan.chunks.chunks.length, "chunk");
+      const renditions = plural(job.plan.renditions.length, "rendition");
+      line = `${done}/${job.plan.parts.length} parts done (${chunks} × ${renditions}${job.plan.hasAudio ? ", audio" : ""}, thumbnails)`;
+      if (done === job.plan.parts.length) line = "publishing";
     }
-    await new Promise((resolveTimer) => setTimeout(resolveTimer, pollMilliseconds));
+    if (line !== last) progress(`vodpipe: ${line}`);
+    last = line;
+    // Publishing takes well under a second: look more often then, so the end is noticed at once.
+    const wait = line === "publishing" ? Math.min(pollMilliseconds, PUBLISHING_POLL_MS) : pollMilliseconds;
+    await new Promise((resolveTimer) => setTimeout(resolveTimer, wait));
   }
 }
 
-const PROGRESS_INTERVAL_MS = 1000;
+const PUBLISHING_POLL_MS = 20;
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
