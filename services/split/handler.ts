@@ -13,8 +13,8 @@ const CHUNK_TAIL_SECONDS = 1;
 
 /**
  * split: cuts the chosen video track into chunk files by stream copy (no re-encode), each starting
- * at the source keyframe at or before its first frame, and fans out: one message for audio, one for
- * thumbnails, then one transcode message per chunk as soon as that chunk is stored.
+ * at the source keyframe at or before its first frame, and fans out: one transcode message per
+ * chunk as soon as that chunk is stored, and one message each for audio and thumbnails.
  */
 export function createSplitHandler(deps: PipelineDeps): MessageHandler {
   return async (received, context) => {
@@ -30,11 +30,14 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
         const { chunks } = job.plan.chunks;
         const video = job.source.video;
         const firstKeyframe = video.startTime;
-        // Audio and thumbnails read the source, not the chunks: they can start at once.
-        await enqueue(deps, [
+        // Audio and thumbnails read the source, not the chunks, and take seconds where the chunks
+        // take minutes: they are handed over once the first round of transcodes has its chunks,
+        // so on a small machine they do not slow the cutting of those chunks.
+        const others = [
           ...(job.plan.hasAudio ? [{ type: "encode-audio", version: 1, videoId: job.videoId } as const] : []),
-          { type: "make-thumbnails", version: 1, videoId: job.videoId },
-        ]);
+          { type: "make-thumbnails", version: 1, videoId: job.videoId } as const,
+        ];
+        const othersAfter = Math.min(chunks.length, deps.config.worker.transcodeConcurrency);
         for (const chunk of chunks) {
           const chunkPath = join(dir, `chunk-${chunk.index}.mkv`);
           const isLast = chunk.index === chunks.length - 1;
@@ -63,6 +66,7 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
               seekSeconds: Math.max(0, video.startTime + chunk.startTime - cutAt + chunkStart),
             },
           ]);
+          if (chunk.index === othersAfter - 1) await enqueue(deps, others);
         }
         logger.info({ chunks: chunks.length }, "split");
       }),
