@@ -183,7 +183,10 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
   function waitForArrival(queueName: string, ms: number, signal: AbortSignal | undefined, fileVersion: unknown): Promise<void> {
     otherProcesses.watch(fileVersion);
     return new Promise((resolve) => {
+      let settled = false;
       const done = () => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         arrivals.off(queueName, done);
         arrivals.off(OTHER_PROCESS_WROTE, done);
