@@ -49,32 +49,36 @@ export function planChunks(input: ChunkPlanInput): ChunkPlan {
   const layout = (segmentCount: number) => layOutChunks(input, fps, totalFrames, segmentCount, longerThanOneChunk);
 
   let segmentCount = Math.max(1, Math.round(totalFrames / nominalFrames));
-  if (input.parallelism > 1 && longerThanOneChunk) {
-    // Segments of equal length (to a frame), never a sliver at the end, and a count that is a
-    // multiple of the parallelism, so the chunks can be shared out evenly: 60 s at 4 s is 14
-    // segments of 4.29 s, not 15, and both workers finish together. Allowed lengths: 0.75x-1.5x.
-    const counts = evenCounts(totalFrames, nominalFrames, input.parallelism);
-    segmentCount = preferredCount(segmentCount, counts, input.parallelism);
+  const evenlyShared = input.parallelism > 1 && longerThanOneChunk;
+  // Segments of equal length (to a frame), never a sliver at the end, and for a video shared
+  // between workers a count that is a multiple of the parallelism, so the chunks can be shared
+  // out evenly: 60 s at 4 s is 14 segments of 4.29 s, not 15, and both workers finish together.
+  // Allowed lengths: 0.75x-1.5x.
+  const counts = evenlyShared ? evenCounts(totalFrames, nominalFrames, input.parallelism) : [];
+  if (evenlyShared) segmentCount = preferredCount(segmentCount, counts, input.parallelism);
+  let plan = layout(Math.min(segmentCount, totalFrames));
+  if (evenlyShared && !plan.aligned) {
     // Each chunk decodes its source from the keyframe before its start and throws those frames
-    // away; a length that puts every chunk start on a source keyframe wastes nothing.
-    if (!layout(segmentCount).aligned) {
-      // Like the choice above: the closest length at or above the configured one, else below.
-      const distance = (count: number) => {
-        const frames = totalFrames / count;
-        return frames >= nominalFrames ? frames - nominalFrames : 2 * nominalFrames + (nominalFrames - frames);
-      };
-      const closest = counts.filter((count) => layout(count).aligned).sort((a, b) => distance(a) - distance(b))[0];
-      if (closest !== undefined) segmentCount = closest;
+    // away; a length that puts every chunk start on a source keyframe wastes nothing. Like the
+    // choice above: the closest length at or above the configured one, else below.
+    const distance = (count: number) => {
+      const frames = totalFrames / count;
+      return frames >= nominalFrames ? frames - nominalFrames : 2 * nominalFrames + (nominalFrames - frames);
+    };
+    for (const count of [...counts].sort((a, b) => distance(a) - distance(b))) {
+      const candidate = layout(count);
+      if (!candidate.aligned) continue;
+      plan = candidate;
+      break;
     }
   }
-  const { segmentStarts, chunks } = layout(Math.min(segmentCount, totalFrames));
-  return { frameRate: input.frameRate, totalFrames, segmentStarts, chunks };
+  return { frameRate: input.frameRate, totalFrames, segmentStarts: plan.segmentStarts, chunks: plan.chunks };
 }
 
 /** Segment counts that are multiples of the parallelism with lengths within 0.75x-1.5x of nominal. */
 function evenCounts(totalFrames: number, nominalFrames: number, parallelism: number): number[] {
   const counts: number[] = [];
-  for (let count = parallelism; totalFrames / count >= 0.75 * nominalFrames; count += parallelism) {
+  for (let count = parallelism; count <= totalFrames && totalFrames / count >= 0.75 * nominalFrames; count += parallelism) {
     if (totalFrames / count <= 1.5 * nominalFrames) counts.push(count);
   }
   return counts;
