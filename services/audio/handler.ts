@@ -6,7 +6,7 @@ import { parseMessageOf } from "../../shared/messages.ts";
 import { audioArgs } from "../../shared/media/encode-args.ts";
 import { toNumber } from "../../shared/media/frame-rate.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
-import { downloadTo, type PipelineDeps } from "../../shared/pipeline/deps.ts";
+import type { PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
 import { runPartOnce, uploadSegments } from "../../shared/pipeline/parts.ts";
 import type { MessageHandler } from "../../shared/runtime/types.ts";
@@ -28,7 +28,7 @@ export function createAudioHandler(deps: PipelineDeps): MessageHandler {
       const input = join(dir, "source");
       const outDir = join(dir, AUDIO_RENDITION_NAME);
       await mkdir(outDir);
-      await downloadTo(deps.store, job.sourceKey, input);
+      await deps.store.download(job.sourceKey, input);
       await runProcess(
         deps.binaries.ffmpeg,
         audioArgs({

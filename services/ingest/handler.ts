@@ -8,7 +8,7 @@ import { planEncode } from "../../shared/media/encode-plan.ts";
 import { probeContainer, probeVideoPackets, remuxForProbeArgs } from "../../shared/media/probe.ts";
 import { ProcessCrashedError, runProcess } from "../../shared/media/run-process.ts";
 import { assertFileSize, assertUsableContainer, describeSource, type SourceInfo } from "../../shared/media/source-info.ts";
-import { downloadTo, enqueue, nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
+import { enqueue, nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
 import type { HandlerContext, MessageHandler } from "../../shared/runtime/types.ts";
 import { explainProbeFailure, sniffNonVideo } from "./explain-probe-failure.ts";
 
@@ -97,7 +97,7 @@ async function analyse(
   assertFileSize(info.size, config.limits);
 
   const path = join(dir, `source${safeExtension(upload.sourceKey)}`);
-  await downloadTo(deps.store, upload.sourceKey, path);
+  await deps.store.download(upload.sourceKey, path);
   const notVideo = await sniffNonVideo(path);
   if (notVideo) throw new InvalidMediaError(notVideo, { videoId: upload.videoId });
 

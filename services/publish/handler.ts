@@ -6,7 +6,7 @@ import { readJsonObject, writeJob } from "../../shared/job.ts";
 import { keys } from "../../shared/keys.ts";
 import { parseMessageOf } from "../../shared/messages.ts";
 import { listAll } from "../../shared/ports.ts";
-import { downloadTo, nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
+import { nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { failJobOnPermanentError, loadActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { PartRecord } from "../../shared/pipeline/parts.ts";
 import type { MessageHandler } from "../../shared/runtime/types.ts";
@@ -44,7 +44,7 @@ export function createPublishHandler(deps: PipelineDeps): MessageHandler {
         const manifest = JSON.parse(manifestFile!.body) as { files: string[] };
         for (const path of manifest.files.filter((p) => p.endsWith(".ts"))) {
           await mkdir(dirname(join(dir, path)), { recursive: true });
-          await downloadTo(deps.store, keys.output(job.videoId, path), join(dir, path));
+          await deps.store.download(keys.output(job.videoId, path), join(dir, path));
         }
         return checkHls(join(dir, "master.m3u8"), { binaries: deps.binaries, logger });
       });

@@ -3,7 +3,7 @@ import { keys } from "../../shared/keys.ts";
 import { parseMessageOf } from "../../shared/messages.ts";
 import { splitArgs } from "../../shared/media/encode-args.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
-import { downloadTo, enqueue, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
+import { enqueue, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { failJobOnPermanentError, loadActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { MessageHandler } from "../../shared/runtime/types.ts";
 import { RetryableError } from "../../shared/errors.ts";
@@ -26,7 +26,7 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
     await failJobOnPermanentError(deps, job, () =>
       withTempDir(deps, "split", async (dir) => {
         const sourcePath = join(dir, "source");
-        await downloadTo(deps.store, job.sourceKey, sourcePath);
+        await deps.store.download(job.sourceKey, sourcePath);
         const { chunks } = job.plan.chunks;
         const video = job.source.video;
         const firstKeyframe = video.startTime;

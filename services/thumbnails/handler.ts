@@ -3,7 +3,7 @@ import { extname, join } from "node:path";
 import { keys, partNames } from "../../shared/keys.ts";
 import { parseMessageOf } from "../../shared/messages.ts";
 import { toNumber } from "../../shared/media/frame-rate.ts";
-import { downloadTo, type PipelineDeps } from "../../shared/pipeline/deps.ts";
+import type { PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
 import { runPartOnce } from "../../shared/pipeline/parts.ts";
 import type { MessageHandler } from "../../shared/runtime/types.ts";
@@ -25,7 +25,7 @@ export function createThumbnailsHandler(deps: PipelineDeps): MessageHandler {
       const input = join(dir, "source");
       const outDir = join(dir, "out");
       await mkdir(outDir);
-      await downloadTo(deps.store, job.sourceKey, input);
+      await deps.store.download(job.sourceKey, input);
       const result = await renderThumbnails({
         inputPath: input,
         outDir,

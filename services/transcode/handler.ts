@@ -5,7 +5,7 @@ import { keys, partNames } from "../../shared/keys.ts";
 import { parseMessageOf } from "../../shared/messages.ts";
 import { transcodeChunkArgs } from "../../shared/media/encode-args.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
-import { downloadTo, type PipelineDeps } from "../../shared/pipeline/deps.ts";
+import type { PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
 import { runPartOnce, uploadSegments, type SegmentRecord } from "../../shared/pipeline/parts.ts";
 import type { MessageHandler } from "../../shared/runtime/types.ts";
@@ -34,7 +34,7 @@ export function createTranscodeHandler(deps: PipelineDeps): MessageHandler {
 
     await runPartOnce(deps, job, partNames.chunk(chunk.index), async (dir) => {
       const input = join(dir, "chunk.mkv");
-      await downloadTo(deps.store, keys.chunk(job.videoId, chunk.index), input);
+      await deps.store.download(keys.chunk(job.videoId, chunk.index), input);
       const outputs = job.plan.renditions.map((rendition) => ({
         rendition,
         playlistPath: join(dir, rendition.name, "ffmpeg.m3u8"),

@@ -35,11 +35,6 @@ export async function withTempDir<T>(deps: PipelineDeps, label: string, work: (d
   }
 }
 
-/** Copies an object to a local file (see ObjectStore.download). */
-export async function downloadTo(store: ObjectStore, key: string, path: string): Promise<void> {
-  await store.download(key, path);
-}
-
 /** Sends each message to its stage's queue, batching per queue. */
 export async function enqueue(deps: PipelineDeps, messages: readonly PipelineMessage[]): Promise<void> {
   const byStage = new Map<Stage, string[]>();
