@@ -90,6 +90,20 @@ export function createFsObjectStore({ root }: FsObjectStoreOptions): ObjectStore
     }
   }
 
+  /** `write` fills a new temp file, which then replaces the key's file whole; it is removed on failure. */
+  async function replaceAtomically(key: string, write: (temp: string) => Promise<void>): Promise<void> {
+    const temp = join(tempDir, `${randomUUID()}.part`);
+    try {
+      const target = pathOf(key);
+      await mkdir(tempDir, { recursive: true });
+      await write(temp);
+      await moveIntoPlace(temp, target, key);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
   /**
    * Yields keys under `prefix` greater than `after`, in UTF-8 byte order like S3. Sorting each
    * folder's entries with folders as `name/` gives the global key order; subtrees that cannot hold
@@ -135,15 +149,10 @@ export function createFsObjectStore({ root }: FsObjectStoreOptions): ObjectStore
     description: `fs:${base}`,
 
     async put(key: string, body: Buffer | Uint8Array | string | Readable, _options?: PutOptions): Promise<void> {
-      const temp = join(tempDir, `${randomUUID()}.part`);
       try {
-        const target = pathOf(key);
-        await mkdir(tempDir, { recursive: true });
-        await writeDurably(temp, body);
-        await moveIntoPlace(temp, target, key);
+        await replaceAtomically(key, (temp) => writeDurably(temp, body));
       } catch (error) {
         if (body instanceof Readable) body.destroy();
-        await rm(temp, { force: true });
         throw error;
       }
     },
@@ -181,17 +190,10 @@ export function createFsObjectStore({ root }: FsObjectStoreOptions): ObjectStore
     },
 
     async upload(key: string, path: string, _options?: PutOptions): Promise<void> {
-      const target = pathOf(key);
-      const temp = join(tempDir, `${randomUUID()}.part`);
-      try {
-        await mkdir(tempDir, { recursive: true });
+      await replaceAtomically(key, async (temp) => {
         await copyFile(path, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
         await syncFile(temp);
-        await moveIntoPlace(temp, target, key);
-      } catch (error) {
-        await rm(temp, { force: true });
-        throw error;
-      }
+      });
     },
 
     async head(key: string): Promise<ObjectInfo | undefined> {
