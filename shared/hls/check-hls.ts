@@ -29,6 +29,7 @@ import {
   type ParsedPlaylist,
 } from "./parse-playlist.ts";
 import { gatherSegmentFacts, mapWithLimit, SegmentUnreadableError, type SegmentKind } from "./segment-facts.ts";
+import { roundToMicroseconds } from "./ts-reader.ts";
 
 export interface CheckHlsOptions {
   /** MPEG-TS segments are read in JavaScript; ffmpeg measures anything else (segment-facts.ts). */
@@ -250,11 +251,11 @@ function report(target: string, master: string | null, stream: StreamUnderTest, 
 function summarize(rendition: RenditionUnderTest): RenditionSummary {
   const summary: RenditionSummary = { name: rendition.name, kind: rendition.kind, segments: rendition.segments.length };
   const playlist = rendition.playlist;
-  if (playlist) summary.duration = round(playlist.segments.reduce((sum, segment) => sum + segment.duration, 0));
+  if (playlist) summary.duration = roundToMicroseconds(playlist.segments.reduce((sum, segment) => sum + segment.duration, 0));
   const facts = rendition.segments.map((segment) => segment.facts);
   const first = facts[0];
   const last = facts[facts.length - 1];
-  if (first && last) summary.decodedDuration = round(last.endPts - first.firstPts);
+  if (first && last) summary.decodedDuration = roundToMicroseconds(last.endPts - first.firstPts);
   if (first?.codec) summary.codec = first.codec;
   if (first?.width) summary.width = first.width;
   if (first?.height) summary.height = first.height;
@@ -267,6 +268,3 @@ function summarize(rendition: RenditionUnderTest): RenditionSummary {
   return summary;
 }
 
-function round(seconds: number): number {
-  return Math.round(seconds * 1e6) / 1e6;
-}

@@ -19,7 +19,7 @@ import type { FfmpegBinaries } from "../media/ffmpeg-binaries.ts";
 import { runProcess } from "../media/run-process.ts";
 import type { Logger } from "../logger.ts";
 import { h264CodecString, NAL_TYPE, splitAnnexB } from "./h264-codec-string.ts";
-import { audioCodecFromTs, H264_STREAM_TYPE, looksLikeTs, measureTsSegment, mostCommon, readFirstAccessUnit } from "./ts-reader.ts";
+import { audioCodecFromTs, H264_STREAM_TYPE, looksLikeTs, measureTsSegment, mostCommon, readFirstAccessUnit, roundToMicroseconds } from "./ts-reader.ts";
 
 // Moved to ts-reader.ts; re-exported for callers that import them from here.
 export { audioCodecFromTs, H264_STREAM_TYPE, readFirstAccessUnit, readFirstVideoAccessUnit, type FirstAccessUnit } from "./ts-reader.ts";
@@ -188,10 +188,10 @@ export function factsFromPackets(listing: PacketListing, kind: SegmentKind): Seg
   const facts: SegmentFacts = {
     bytes: 0,
     packets: packets.length,
-    firstPts: round(firstPts),
-    endPts: round(endPts),
+    firstPts: roundToMicroseconds(firstPts),
+    endPts: roundToMicroseconds(endPts),
     startsWithKeyframe: packets[0]!.keyframe,
-    frameDuration: round(frameDuration),
+    frameDuration: roundToMicroseconds(frameDuration),
   };
   if (listing.width) facts.width = listing.width;
   if (listing.height) facts.height = listing.height;
@@ -214,9 +214,6 @@ function parseRational(text: string): number | undefined {
 }
 
 /** Microsecond precision: timestamps are 90 kHz ticks, and this keeps JSON reports readable. */
-function round(seconds: number): number {
-  return Math.round(seconds * 1e6) / 1e6;
-}
 
 /** Runs `work` over `items` with at most `limit` in flight; results keep the input order. */
 export async function mapWithLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {

@@ -257,10 +257,10 @@ function measureVideo(stream: TsStream, pes: PesPacket[]): Measured {
   const facts: SegmentFacts = {
     bytes: 0,
     packets: pes.length,
-    firstPts: round(pts[0]! / CLOCK),
-    endPts: round(pts[pts.length - 1]! / CLOCK + frameDuration),
+    firstPts: roundToMicroseconds(pts[0]! / CLOCK),
+    endPts: roundToMicroseconds(pts[pts.length - 1]! / CLOCK + frameDuration),
     startsWithKeyframe: isKeyframe(first),
-    frameDuration: round(frameDuration),
+    frameDuration: roundToMicroseconds(frameDuration),
     startsWithIdr: first.some((nal) => nal.type === NAL_TYPE.IDR),
     iframe: { offset: 0, length: pes[0]!.end },
   };
@@ -358,10 +358,10 @@ function measureAudio(stream: TsStream, pes: PesPacket[]): Measured {
   const facts: SegmentFacts = {
     bytes: 0,
     packets: frames.length,
-    firstPts: round(firstPts / CLOCK),
-    endPts: round(endPts / CLOCK),
+    firstPts: roundToMicroseconds(firstPts / CLOCK),
+    endPts: roundToMicroseconds(endPts / CLOCK),
     startsWithKeyframe: true, // every AAC frame decodes on its own
-    frameDuration: round(mostCommon(frames.map((frame) => frame.duration)) / CLOCK),
+    frameDuration: roundToMicroseconds(mostCommon(frames.map((frame) => frame.duration)) / CLOCK),
     codec: `mp4a.40.${header.objectType}`,
     sampleRate: header.sampleRate,
   };
@@ -563,6 +563,7 @@ export function mostCommon(values: readonly number[]): number {
 }
 
 /** Microsecond precision: timestamps are 90 kHz ticks, and this keeps JSON reports readable. */
-function round(seconds: number): number {
+/** Seconds to the microsecond, so float noise does not show in reports or comparisons. */
+export function roundToMicroseconds(seconds: number): number {
   return Math.round(seconds * 1e6) / 1e6;
 }
