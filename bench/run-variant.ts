@@ -12,7 +12,7 @@ import { resolveFfmpegBinaries, type FfmpegBinaries } from "../shared/media/ffmp
 import { probeContainer, probeVideoPackets } from "../shared/media/probe.ts";
 import { runProcess } from "../shared/media/run-process.ts";
 import { assertUsableContainer, describeSource, type SourceInfo } from "../shared/media/source-info.ts";
-import { toNumber } from "../shared/media/frame-rate.ts";
+import { plannedDurationSeconds } from "../shared/media/chunk-plan.ts";
 import { readJsonObject } from "../shared/job.ts";
 import { keys } from "../shared/keys.ts";
 import type { PartRecord } from "../shared/pipeline/parts.ts";
@@ -80,7 +80,7 @@ async function runSingle(spec: VariantSpec, config: Readonly<Config>): Promise<V
   const wallSeconds = (performance.now() - started) / 1000;
   const cpu = cpuSince(cpuStart);
 
-  const durationSeconds = command.plan.totalFrames / toNumber(command.plan.frameRate);
+  const durationSeconds = plannedDurationSeconds(command.plan);
   return {
     variant: "single",
     wallSeconds,
@@ -144,7 +144,7 @@ async function runPipeline(spec: VariantSpec, config: Readonly<Config>): Promise
   const chunkSeconds = chunkParts.reduce((sum, [, p]) => sum + p.seconds, 0);
   const transcodeSpan = (Math.max(...chunkParts.map(([, p]) => at(p.finishedAt))) - Math.min(...chunkParts.map(([, p]) => at(p.startedAt)))) / 1000;
   const plan = job.plan;
-  const durationSeconds = plan.chunks.totalFrames / toNumber(plan.chunks.frameRate);
+  const durationSeconds = plannedDurationSeconds(plan.chunks);
   // Not ready: nothing was copied out, but the embedded store holds the segments where the parts put them.
   const outputRoot = ready ? outDir : config.storage.kind === "fs" ? join(config.storage.root, keys.outputPrefix(result.videoId)) : undefined;
 

@@ -1,9 +1,8 @@
 import { join } from "node:path";
 import type { Config } from "../shared/config.ts";
-import type { ChunkPlan } from "../shared/media/chunk-plan.ts";
+import { plannedDurationSeconds, type ChunkPlan } from "../shared/media/chunk-plan.ts";
 import { planEncode } from "../shared/media/encode-plan.ts";
 import { audioArgs, transcodeChunkArgs } from "../shared/media/encode-args.ts";
-import { toNumber } from "../shared/media/frame-rate.ts";
 import type { Rendition } from "../shared/media/ladder.ts";
 import type { SourceInfo } from "../shared/media/source-info.ts";
 
@@ -67,7 +66,7 @@ export function buildSingleCommand(options: SingleCommandInput): SingleCommand {
       input: options.input,
       streamIndex: source.audio.index,
       videoStartTime: source.video.startTime,
-      durationSeconds: plan.totalFrames / toNumber(plan.frameRate),
+      durationSeconds: plannedDurationSeconds(plan),
       segmentSeconds: config.media.segmentSeconds,
       playlistPath: join(options.outDir, "audio", "ffmpeg.m3u8"),
       segmentPattern: join(options.outDir, "audio", "seg-%05d.ts"),

@@ -4,7 +4,7 @@ import { RetryableError } from "../../shared/errors.ts";
 import { partNames } from "../../shared/keys.ts";
 import { parseMessageOf } from "../../shared/messages.ts";
 import { audioArgs } from "../../shared/media/encode-args.ts";
-import { toNumber } from "../../shared/media/frame-rate.ts";
+import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
 import type { PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
@@ -35,7 +35,7 @@ export function createAudioHandler(deps: PipelineDeps): MessageHandler {
           input,
           streamIndex: audio.index,
           videoStartTime: job.source.video.startTime,
-          durationSeconds: chunks.totalFrames / toNumber(chunks.frameRate),
+          durationSeconds: plannedDurationSeconds(chunks),
           segmentSeconds: job.plan.segmentSeconds,
           playlistPath: join(outDir, "ffmpeg.m3u8"),
           segmentPattern: join(outDir, "seg-%05d.ts"),

@@ -1,6 +1,7 @@
 import { measureBandwidth } from "../../shared/hls/bandwidth.ts";
 import { writeIFramePlaylist, writeMasterPlaylist, writeMediaPlaylist, type VariantStream } from "../../shared/hls/playlists.ts";
 import type { JobRecord } from "../../shared/job.ts";
+import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
 import { toNumber } from "../../shared/media/frame-rate.ts";
 import type { ActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { PartRecord, SegmentRecord } from "../../shared/pipeline/parts.ts";
@@ -113,7 +114,7 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
   const manifest = {
     id: job.videoId,
     status: "ready",
-    durationSeconds: round(job.plan.chunks.totalFrames / toNumber(job.plan.chunks.frameRate)),
+    durationSeconds: round(plannedDurationSeconds(job.plan.chunks)),
     master: "master.m3u8",
     source: describeSourceForManifest(job),
     renditions: renditionSummaries,

@@ -2,7 +2,7 @@ import { mkdir, readdir } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { keys, partNames } from "../../shared/keys.ts";
 import { parseMessageOf } from "../../shared/messages.ts";
-import { toNumber } from "../../shared/media/frame-rate.ts";
+import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
 import type { PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
 import { runPartOnce } from "../../shared/pipeline/parts.ts";
@@ -29,7 +29,7 @@ export function createThumbnailsHandler(deps: PipelineDeps): MessageHandler {
       const result = await renderThumbnails({
         inputPath: input,
         outDir,
-        durationSeconds: chunks.totalFrames / toNumber(chunks.frameRate),
+        durationSeconds: plannedDurationSeconds(chunks),
         videoStreamIndex: job.source.video.index,
         displayWidth: job.source.video.displayWidth,
         displayHeight: job.source.video.displayHeight,

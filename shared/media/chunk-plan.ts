@@ -13,6 +13,11 @@ export interface ChunkPlan {
   chunks: PlannedChunk[];
 }
 
+/** How long the planned video lasts: every output frame at the planned rate. */
+export function plannedDurationSeconds(plan: Pick<ChunkPlan, "totalFrames" | "frameRate">): number {
+  return plan.totalFrames / toNumber(plan.frameRate);
+}
+
 export interface PlannedChunk {
   index: number;
   startFrame: number;
