@@ -207,3 +207,8 @@ export function startTreeSampler(rootPid: number, intervalMs = 100): TreeSampler
     },
   };
 }
+
+/** A figure for the results, to `places` decimals. */
+export function round(value: number, places = 3): number {
+  return Math.round(value * 10 ** places) / 10 ** places;
+}

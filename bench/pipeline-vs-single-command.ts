@@ -20,7 +20,7 @@ import { finished } from "node:stream/promises";
 import { loadConfig } from "../shared/config.ts";
 import { ffmpegVersion, resolveFfmpegBinaries } from "../shared/media/ffmpeg-binaries.ts";
 import { makeClip } from "./make-clip.ts";
-import { cpuSince, machineBusySeconds, markCpu, startTreeSampler, type SampledProcess, type TreeReport } from "./measure.ts";
+import { cpuSince, machineBusySeconds, markCpu, round, startTreeSampler, type SampledProcess, type TreeReport } from "./measure.ts";
 import type { VariantResult, VariantSpec } from "./run-variant.ts";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
@@ -96,7 +96,6 @@ function summariseRoles(report: TreeReport): RoleSummary[] {
   return [...byRole.values()].sort((a, b) => b.sampledCpuSeconds - a.sampledCpuSeconds);
 }
 
-const round = (value: number, places = 3) => Math.round(value * 10 ** places) / 10 ** places;
 const mb = (bytes: number) => Math.round(bytes / MB);
 
 /** Runs one variant in a child node process while sampling its process tree. */

@@ -18,7 +18,7 @@ import { keys } from "../shared/keys.ts";
 import type { PartRecord } from "../shared/pipeline/parts.ts";
 import { listAll } from "../shared/ports.ts";
 import { createObjectStore } from "../shared/storage/create-object-store.ts";
-import { cpuSince, markCpu } from "./measure.ts";
+import { cpuSince, markCpu, round } from "./measure.ts";
 import { buildSingleCommand } from "./single-command.ts";
 
 export interface VariantSpec {
@@ -103,7 +103,6 @@ interface PartTiming {
   seconds: number;
 }
 
-const round = (value: number, places = 3) => Math.round(value * 10 ** places) / 10 ** places;
 
 /** The part markers' timings (what manifest.json's `timings.parts` holds), read from the store. */
 async function partTimings(config: Readonly<Config>, videoId: string): Promise<Record<string, PartTiming>> {
