@@ -1,3 +1,4 @@
+import { constants as osConstants } from "node:os";
 import { loadConfig, type Config } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 import { createLogger } from "../logger.ts";
@@ -91,11 +92,32 @@ async function runProcess(args: string[], config: Readonly<Config>, io: Io): Pro
   }
   // Logs go to stderr at warn level here: the person at the terminal wants progress, not JSON.
   const logger = createLogger({ level: io.env.VODPIPE_LOG_LEVEL ? config.logLevel : "warn", destination: io.stderr });
-  const result = await processFile(config, logger, {
-    file,
-    outDir,
-    progress: (line) => io.stderr.write(`${line}\n`),
-  });
+  // Ctrl-C or a supervisor's SIGTERM: stop cleanly, so no ffmpeg is left running on its own.
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupt.signal.aborted) process.exit(128 + (osConstants.signals[signal] ?? 0));
+    io.stderr.write(`vodpipe: ${signal}: stopping (again to quit at once)\n`);
+    interrupt.abort(signal);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let result;
+  try {
+    result = await processFile(config, logger, {
+      file,
+      outDir,
+      progress: (line) => io.stderr.write(`${line}\n`),
+      signal: interrupt.signal,
+    });
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  if (result.interrupted) {
+    const signal = interrupt.signal.reason as NodeJS.Signals;
+    io.stderr.write(`vodpipe: interrupted; video ${result.videoId} is marked failed and nothing was published\n`);
+    return 128 + (osConstants.signals[signal] ?? 0);
+  }
   if (result.job.status !== "ready") {
     io.stderr.write(`vodpipe: rejected ${file}: ${result.job.reason ?? "unknown reason"}\n`);
     return 2;

@@ -3,7 +3,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Config } from "../config.ts";
-import { readJob, type JobRecord } from "../job.ts";
+import { markFailed, readJob, type JobRecord } from "../job.ts";
 import { keys } from "../keys.ts";
 import type { Logger } from "../logger.ts";
 import { serialize } from "../messages.ts";
@@ -16,12 +16,19 @@ export interface ProcessOptions extends EnvironmentOptions {
   /** Progress lines for people (stderr in the CLI). */
   progress?: (line: string) => void;
   pollMilliseconds?: number;
+  /**
+   * Aborting it interrupts the run: running ffmpegs are killed, the video is marked failed (so
+   * its queued messages are dropped when they come back) and nothing is published.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ProcessResult {
   videoId: string;
   job: JobRecord;
   outDir?: string;
+  /** True when options.signal ended the run. */
+  interrupted?: boolean;
 }
 
 export function newVideoId(): string {
@@ -39,32 +46,44 @@ export async function processFile(config: Readonly<Config>, logger: Logger, opti
   const { store, queues } = env.deps;
   const workers = startStageWorkers(env);
   const progress = options.progress ?? (() => {});
+  const { signal } = options;
+  const videoId = newVideoId();
+  const sourceKey = keys.source(videoId, extname(path).toLowerCase().replace(/[^.a-z0-9]/g, "").slice(0, 6));
   try {
-    const videoId = newVideoId();
-    const sourceKey = keys.source(videoId, extname(path).toLowerCase().replace(/[^.a-z0-9]/g, "").slice(0, 6));
-    await store.upload(sourceKey, path);
-    await queues.ingest.send(serialize({ type: "source-uploaded", version: 1, videoId, sourceKey, originalName: basename(path) }));
-    progress(`vodpipe: processing ${basename(path)} as video ${videoId}`);
-
-    const job = await waitForEnd(env.deps.store, videoId, progress, options.pollMilliseconds ?? 250);
-    if (job.status !== "ready") return { videoId, job };
+    let ended: JobRecord | undefined;
+    try {
+      await store.upload(sourceKey, path);
+      await queues.ingest.send(serialize({ type: "source-uploaded", version: 1, videoId, sourceKey, originalName: basename(path) }));
+      progress(`vodpipe: processing ${basename(path)} as video ${videoId}`);
+      ended = await waitForEnd(env.deps.store, videoId, progress, options.pollMilliseconds ?? 250, signal);
+    } finally {
+      // Interrupted (or failing): the running handlers are aborted, so their ffmpegs die with us.
+      await Promise.all(workers.map((worker) => worker.stop({ abortRunning: ended === undefined })));
+    }
+    if (!ended) {
+      const reason = `interrupted (${String(signal?.reason ?? "aborted")}) before it finished; nothing was published: run the command again`;
+      return { videoId, job: await markFailed(store, videoId, reason, { sourceKey, originalName: basename(path) }), interrupted: true };
+    }
+    if (ended.status !== "ready") return { videoId, job: ended };
     const outDir = resolve(options.outDir ?? join("out", videoId));
     await copyTree(store, keys.outputPrefix(videoId), outDir);
-    return { videoId, job, outDir };
+    return { videoId, job: ended, outDir };
   } finally {
-    await Promise.all(workers.map((worker) => worker.stop()));
     await env.close();
   }
 }
 
+/** The job once it is ready or failed; undefined if `signal` is aborted first. */
 async function waitForEnd(
   store: Parameters<typeof readJob>[0],
   videoId: string,
   progress: (line: string) => void,
   pollMilliseconds: number,
-): Promise<JobRecord> {
+  signal: AbortSignal | undefined,
+): Promise<JobRecord | undefined> {
   let last = "";
   for (;;) {
+    if (signal?.aborted) return undefined;
     const job = await readJob(store, videoId);
     if (job && job.status !== "processing") return job;
     let line = "ingesting";
@@ -79,11 +98,23 @@ async function waitForEnd(
     last = line;
     // Publishing takes well under a second: look more often then, so the end is noticed at once.
     const wait = line === "publishing" ? Math.min(pollMilliseconds, PUBLISHING_POLL_MS) : pollMilliseconds;
-    await new Promise((resolveTimer) => setTimeout(resolveTimer, wait));
+    await sleep(wait, signal);
   }
 }
 
 const PUBLISHING_POLL_MS = 20;
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolveSleep) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolveSleep();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;

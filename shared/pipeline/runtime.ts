@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { Config } from "../config.ts";
 import { markFailed } from "../job.ts";
@@ -37,6 +38,8 @@ export async function openPipelineEnvironment(config: Readonly<Config>, logger: 
       ffprobePath: config.ffmpeg.ffprobePath,
       forceBundled: options.forceBundledFfmpeg,
     });
+  // A VODPIPE_TMP_DIR that does not exist yet is made, as the data folder is; else every job would fail on it.
+  if (config.ffmpeg.tmpDir) await mkdir(config.ffmpeg.tmpDir, { recursive: true });
   const queueSet = await openQueueSet(config);
   // Measured on 2 cores: one thread per ffmpeg with two chunks at once beats two threads each
   // (oversubscribing cost about 7% more CPU for the same work).

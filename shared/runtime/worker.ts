@@ -37,8 +37,12 @@ export interface WorkerOptions {
 
 export interface Worker {
   start(): void;
-  /** Stops receiving at once, drains (up to the grace), releases the rest; resolves when settled. */
-  stop(): Promise<void>;
+  /**
+   * Stops receiving at once, drains (up to the grace), releases the rest; resolves when settled.
+   * `abortRunning` aborts the running handlers' signals first (the ffmpeg they run is killed), so
+   * they end and settle at once instead of finishing their work.
+   */
+  stop(options?: { abortRunning?: boolean }): Promise<void>;
   /** Handlers executing right now. */
   readonly running: number;
   /** Resolves once the worker has stopped and every message is settled. */
@@ -266,13 +270,18 @@ export function createWorker(options: WorkerOptions): Worker {
     });
   }
 
-  function stop(): Promise<void> {
+  function stop(options: { abortRunning?: boolean } = {}): Promise<void> {
+    if (options.abortRunning) {
+      for (const job of jobs) {
+        if (job.phase === "handling") job.abort.abort(new RetryableError("the worker was told to stop at once", { messageId: job.message.id }));
+      }
+    }
     if (stopPromise) return stopPromise;
     stopping = true;
     pollAbort.abort();
     wake();
     stopPromise = (async () => {
-      log.info({ running: jobs.size }, "stopping");
+      log.info({ running: jobs.size, abortRunning: Boolean(options.abortRunning) }, "stopping");
       const drained = await within(Promise.all([...jobs].map((job) => job.finished)), graceMs);
       if (!drained) {
         await Promise.all([...jobs].filter((job) => job.phase === "handling").map(release));

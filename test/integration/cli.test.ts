@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { mediaFile } from "../support/media.ts";
 import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";
+import { until } from "../support/wait.ts";
+import { readJob } from "../../shared/job.ts";
+import { createObjectStore } from "../../shared/storage/create-object-store.ts";
 
 const run = promisify(execFile);
 
@@ -69,5 +72,54 @@ describe("the vodpipe command", () => {
     const report = JSON.parse(check.stdout);
     expect(report.ok).toBe(false);
     expect(report.failures.map((f: { rule: string }) => f.rule)).toContain("codecs");
+  });
+});
+
+/** Pids of the ffmpeg processes whose parent is `parent` (from /proc). */
+function ffmpegChildren(parent: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === parent && comm === "ffmpeg") pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+describe("vodpipe process on SIGTERM", () => {
+  let sandbox: Sandbox;
+  let child: ChildProcess | undefined;
+  beforeAll(async () => {
+    // A slow preset, so the signal lands while a transcode's ffmpeg is running.
+    sandbox = await createSandbox({ VODPIPE_X264_PRESET: "veryslow", VODPIPE_LADDER: "360p" });
+  });
+  afterAll(async () => {
+    if (child?.pid && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await sandbox.cleanup();
+  });
+
+  it("kills its ffmpegs, marks the video failed, leaves no temp files and exits 143", async () => {
+    child = spawn(process.execPath, ["bin/vodpipe.js", "process", mediaFile("diver.mov")], { env: { ...process.env, ...sandbox.env } });
+    let stderr = "";
+    child.stderr!.on("data", (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child!.on("exit", (code) => resolve(code)));
+
+    let encoders: number[] = [];
+    await until("a transcode's ffmpeg", () => (encoders = ffmpegChildren(child!.pid!)).length > 0 && stderr.includes("parts done"), 90);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(143);
+
+    for (const pid of encoders) expect(existsSync(`/proc/${pid}`), `ffmpeg ${pid} still running`).toBe(false);
+    const videoId = /as video (\S+)/.exec(stderr)?.[1];
+    expect(stderr).toContain(`vodpipe: interrupted; video ${videoId} is marked failed and nothing was published`);
+    const job = await readJob(createObjectStore(sandbox.config), videoId!);
+    expect(job?.status).toBe("failed");
+    expect(job?.reason).toMatch(/^interrupted \(SIGTERM\) before it finished/);
+    expect(await sandbox.leftoverTemp()).toEqual([]);
   });
 });
