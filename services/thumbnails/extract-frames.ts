@@ -107,7 +107,7 @@ export function extractionArgs(source: FrameSource, request: FrameRequest, files
   const output = (label: string, frames: number, path: string) => ["-map", `[${label}]`, "-frames:v", String(frames), "-f", "rawvideo", path];
   return [
     "-v", "error", "-nostdin", "-y",
-    ...(source.threads ? ["-threads", String(source.threads)] : []),
+    ...(source.threads ? ["-threads", String(source.threads), "-filter_complex_threads", String(source.threads)] : []),
     ...safeInputOptions(),
     ...(source.keyframesOnly ? ["-skip_frame", "nokey"] : []),
     "-i", source.inputPath,

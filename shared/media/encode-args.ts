@@ -124,6 +124,8 @@ export function transcodeChunkArgs(args: TranscodeChunkArgs): string[] {
     "-threads", String(args.threads),
     "-ss", seconds(Math.max(0, args.seekSeconds)),
     "-i", args.input,
+    // The filter graph (yadif, the scalers) would otherwise start a thread per core of its own.
+    "-filter_complex_threads", String(args.threads),
     "-filter_complex", graph,
   ];
   args.outputs.forEach(({ rendition, playlistPath, segmentPattern }, i) => {

@@ -215,6 +215,7 @@ describe("transcodeChunkArgs", () => {
       "-threads", "1",
       "-ss", "0.500000",
       "-i", "/tmp/w/chunk.mkv",
+      "-filter_complex_threads", "1",
       "-filter_complex",
       "[0:v:0]yadif=mode=0:parity=-1:deint=1,fps=30/1,tpad=stop_mode=clone:stop_duration=1,split=3[sv0][sv1][sv2];" +
         "[sv0]scale=1280:720:flags=bicubic:out_range=tv,setsar=1,format=yuv420p[v0];" +
@@ -265,6 +266,7 @@ describe("transcodeChunkArgs", () => {
       "-threads", "1",
       "-ss", "0.500000",
       "-i", "/tmp/w/chunk.mkv",
+      "-filter_complex_threads", "1",
       "-filter_complex",
       "[0:v:0]yadif=mode=0:parity=-1:deint=1,fps=30/1,tpad=stop_mode=clone:stop_duration=1[sv0];" +
         "[sv0]scale=640:360:flags=bicubic:out_range=tv,setsar=1,format=yuv420p[v0]",
