@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { basename } from "node:path";
 import type { Logger } from "../logger.ts";
 import { PermanentError, RetryableError } from "../errors.ts";
 
@@ -44,6 +45,7 @@ export function runProcess(binary: string, args: readonly string[], options: Run
       reject(new RetryableError(`not started, aborted: ${commandLine}`));
       return;
     }
+    const startedAt = performance.now();
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
     const stdout: Buffer[] = [];
     const stderrLines: string[] = [];
@@ -71,6 +73,7 @@ export function runProcess(binary: string, args: readonly string[], options: Run
       if (partial) stderrLines.push(partial);
       const stderr = stderrLines.join("\n");
       if (code === 0) {
+        logger?.debug({ tool: basename(binary), durationMs: Math.round(performance.now() - startedAt) }, "media tool done");
         resolve({ stdout: Buffer.concat(stdout), stderr });
         return;
       }
