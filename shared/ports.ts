@@ -15,9 +15,9 @@ export interface ObjectStore {
    * failure no partial file is left at `path`. The filesystem store copies in the kernel, so moving
    * big files between the store and a temp folder costs next to no CPU.
    */
-  download(key: string, path: string): Promise<void>;
+  download(key: string, path: string, options?: FileOptions): Promise<void>;
   /** Stores a local file as the object, atomically like put. */
-  upload(key: string, path: string, options?: PutOptions): Promise<void>;
+  upload(key: string, path: string, options?: PutOptions & FileOptions): Promise<void>;
   /** Metadata, or undefined when the object does not exist. */
   head(key: string): Promise<ObjectInfo | undefined>;
   /** One page of keys under a prefix, in lexicographic order. */
@@ -26,6 +26,15 @@ export interface ObjectStore {
   deletePrefix(prefix: string): Promise<number>;
   /** A time-limited URL to GET or PUT the object, where the adapter can make one. */
   presign?(key: string, options: PresignOptions): Promise<string>;
+}
+
+export interface FileOptions {
+  /**
+   * From now on the caller only reads the local file (and may delete it), never changes it in
+   * place: a store on the same filesystem may then hard-link it instead of copying. Work files in
+   * a temp folder qualify; a file handed to a person does not.
+   */
+  readOnly?: boolean;
 }
 
 export interface PutOptions {

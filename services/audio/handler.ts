@@ -28,7 +28,7 @@ export function createAudioHandler(deps: PipelineDeps): MessageHandler {
       const input = join(dir, "source");
       const outDir = join(dir, AUDIO_RENDITION_NAME);
       await mkdir(outDir);
-      await deps.store.download(job.sourceKey, input);
+      await deps.store.download(job.sourceKey, input, { readOnly: true });
       await runProcess(
         deps.binaries.ffmpeg,
         audioArgs({

@@ -97,7 +97,7 @@ async function analyse(
   assertFileSize(info.size, config.limits);
 
   const path = join(dir, `source${safeExtension(upload.sourceKey)}`);
-  await deps.store.download(upload.sourceKey, path);
+  await deps.store.download(upload.sourceKey, path, { readOnly: true });
   const notVideo = await sniffNonVideo(path);
   if (notVideo) throw new InvalidMediaError(notVideo, { videoId: upload.videoId });
 

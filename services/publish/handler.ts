@@ -44,7 +44,7 @@ export function createPublishHandler(deps: PipelineDeps): MessageHandler {
         const manifest = JSON.parse(manifestFile!.body) as { files: string[] };
         for (const path of manifest.files.filter((p) => p.endsWith(".ts"))) {
           await mkdir(dirname(join(dir, path)), { recursive: true });
-          await deps.store.download(keys.output(job.videoId, path), join(dir, path));
+          await deps.store.download(keys.output(job.videoId, path), join(dir, path), { readOnly: true });
         }
         return checkHls(join(dir, "master.m3u8"), { binaries: deps.binaries, logger });
       });

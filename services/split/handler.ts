@@ -26,7 +26,7 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
     await failJobOnPermanentError(deps, job, () =>
       withTempDir(deps, "split", async (dir) => {
         const sourcePath = join(dir, "source");
-        await deps.store.download(job.sourceKey, sourcePath);
+        await deps.store.download(job.sourceKey, sourcePath, { readOnly: true });
         const { chunks } = job.plan.chunks;
         const video = job.source.video;
         const firstKeyframe = video.startTime;
@@ -55,7 +55,7 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
           );
           const chunkStart = await firstKeyframeOffset(deps, chunkPath, context.signal);
           const cutAt = startsAtFirstKeyframe ? firstKeyframe : chunk.sourceKeyframeTime;
-          await deps.store.upload(keys.chunk(job.videoId, chunk.index), chunkPath);
+          await deps.store.upload(keys.chunk(job.videoId, chunk.index), chunkPath, { readOnly: true });
           // Each chunk is handed over as soon as it is stored: transcodes start while split goes on.
           await enqueue(deps, [
             {

@@ -25,7 +25,7 @@ export function createThumbnailsHandler(deps: PipelineDeps): MessageHandler {
       const input = join(dir, "source");
       const outDir = join(dir, "out");
       await mkdir(outDir);
-      await deps.store.download(job.sourceKey, input);
+      await deps.store.download(job.sourceKey, input, { readOnly: true });
       const result = await renderThumbnails({
         inputPath: input,
         outDir,
@@ -44,6 +44,7 @@ export function createThumbnailsHandler(deps: PipelineDeps): MessageHandler {
       for (const name of (await readdir(outDir)).sort()) {
         await deps.store.upload(keys.output(job.videoId, `${THUMBNAILS_FOLDER}/${name}`), join(outDir, name), {
           contentType: CONTENT_TYPES[extname(name)] ?? "application/octet-stream",
+          readOnly: true,
         });
       }
       logger.info("thumbnails made");

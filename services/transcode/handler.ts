@@ -34,7 +34,7 @@ export function createTranscodeHandler(deps: PipelineDeps): MessageHandler {
 
     await runPartOnce(deps, job, partNames.chunk(chunk.index), async (dir) => {
       const input = join(dir, "chunk.mkv");
-      await deps.store.download(keys.chunk(job.videoId, chunk.index), input);
+      await deps.store.download(keys.chunk(job.videoId, chunk.index), input, { readOnly: true });
       const outputs = job.plan.renditions.map((rendition) => ({
         rendition,
         playlistPath: join(dir, rendition.name, "ffmpeg.m3u8"),

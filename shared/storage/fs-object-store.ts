@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { constants, type Dirent, type Stats } from "node:fs";
-import { copyFile, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
+import { copyFile, link, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { InvalidKeyError, NotFoundError } from "../errors.ts";
-import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions } from "../ports.ts";
+import type { ByteRange, FileOptions, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions } from "../ports.ts";
 import {
   assertDeletablePrefix,
   assertSafeKey,
@@ -24,6 +24,28 @@ export interface FsObjectStoreOptions {
 
 /** Temp files live here, inside the root so that rename stays on one filesystem; never listed. */
 const TEMP_DIR = ".tmp";
+
+/**
+ * Hard-links `from` at `to`, replacing a file there: no byte is copied, and neither name sees a
+ * later replacement of the other (the store replaces objects by rename). False when a link cannot
+ * be made (another filesystem, links not allowed, a folder in the way, a missing file): the caller
+ * then copies, which also reports those errors properly.
+ */
+async function linkReplacing(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+    return true;
+  } catch (error) {
+    if (errorCode(error) !== "EEXIST") return false;
+  }
+  try {
+    await unlink(to);
+    await link(from, to);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The embedded ObjectStore: one file per key under `root`. A put writes and fsyncs a temp file,
@@ -177,8 +199,9 @@ export function createFsObjectStore({ root }: FsObjectStoreOptions): ObjectStore
       }
     },
 
-    async download(key: string, path: string): Promise<void> {
+    async download(key: string, path: string, options: FileOptions = {}): Promise<void> {
       const source = pathOf(key);
+      if (options.readOnly && (await linkReplacing(source, path))) return;
       try {
         await copyFile(source, path, constants.COPYFILE_FICLONE);
       } catch (error) {
@@ -189,9 +212,11 @@ export function createFsObjectStore({ root }: FsObjectStoreOptions): ObjectStore
       }
     },
 
-    async upload(key: string, path: string, _options?: PutOptions): Promise<void> {
+    async upload(key: string, path: string, options: PutOptions & FileOptions = {}): Promise<void> {
       await replaceAtomically(key, async (temp) => {
-        await copyFile(path, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+        if (!(options.readOnly && (await linkReplacing(path, temp)))) {
+          await copyFile(path, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+        }
         await syncFile(temp);
       });
     },

@@ -117,6 +117,27 @@ export function objectStoreContract(name: string, makeStore: () => Promise<Store
       expect(await readFile(join(local, "old.json"), "utf8")).toBe('{"state":"ready"}');
     });
 
+    it("readOnly transfers stay independent of later changes on the other side", async () => {
+      const bytes = patterned(MiB + 3);
+      await writeFile(join(local, "chunk.mkv"), bytes);
+      await store.upload("videos/v1/chunks/0.mkv", join(local, "chunk.mkv"), { readOnly: true });
+      await rm(join(local, "chunk.mkv"));
+      expect(sha256(await store.getBuffer("videos/v1/chunks/0.mkv"))).toBe(sha256(bytes));
+
+      await writeFile(join(local, "in.mkv"), "a file that was there before");
+      await store.download("videos/v1/chunks/0.mkv", join(local, "in.mkv"), { readOnly: true });
+      await store.put("videos/v1/chunks/0.mkv", "replaced");
+      expect(sha256(await readFile(join(local, "in.mkv")))).toBe(sha256(bytes));
+      await store.download("videos/v1/chunks/0.mkv", join(local, "second.mkv"), { readOnly: true });
+      await store.deletePrefix("videos/v1/");
+      expect(await readFile(join(local, "second.mkv"), "utf8")).toBe("replaced");
+
+      await expect(store.download("videos/v1/chunks/0.mkv", join(local, "gone.mkv"), { readOnly: true })).rejects.toThrow(NotFoundError);
+      expect(existsSync(join(local, "gone.mkv"))).toBe(false);
+      await expect(store.upload("videos/v1/chunks/1.mkv", join(local, "missing.mkv"), { readOnly: true })).rejects.toThrow(/missing\.mkv/);
+      expect(await store.head("videos/v1/chunks/1.mkv")).toBeUndefined();
+    });
+
     it("uploads a file bigger than one part intact (multipart where the adapter does that)", async () => {
       const bytes = await readAll(mebibytes(9));
       await writeFile(join(local, "big.mkv"), bytes);

@@ -1,5 +1,5 @@
 import { CreateBucketCommand, DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -71,6 +71,24 @@ describe("adapter specifics", () => {
       expect(fs.store.description).toMatch(/^fs:\/.*vodpipe-objects-/);
     } finally {
       await s3.cleanup();
+      await fs.cleanup();
+    }
+  });
+
+  it("the fs store links readOnly transfers on one filesystem (no copy), and copies the others", async () => {
+    const fs = await makeFsStore();
+    const local = await mkdtemp(join(tmpdir(), "vodpipe-link-"));
+    try {
+      await writeFile(join(local, "seg.ts"), Buffer.alloc(188 * 100, 0x47));
+      await fs.store.upload("videos/v1/hls/seg.ts", join(local, "seg.ts"), { readOnly: true });
+      expect((await stat(join(local, "seg.ts"))).nlink).toBe(2);
+      await fs.store.download("videos/v1/hls/seg.ts", join(local, "linked.ts"), { readOnly: true });
+      expect((await stat(join(local, "linked.ts"))).ino).toBe((await stat(join(local, "seg.ts"))).ino);
+      await fs.store.download("videos/v1/hls/seg.ts", join(local, "copied.ts"));
+      await fs.store.upload("videos/v1/hls/copied.ts", join(local, "copied.ts"));
+      expect((await stat(join(local, "copied.ts"))).nlink).toBe(1);
+    } finally {
+      await rm(local, { recursive: true, force: true });
       await fs.cleanup();
     }
   });
