@@ -201,6 +201,17 @@ export function readFirstVideoAccessUnit(ts: Buffer): FirstAccessUnit | undefine
   return readFirstAccessUnit(ts, "video");
 }
 
+/**
+ * readFirstVideoAccessUnit for the first bytes of a longer segment: "need-more" while those bytes
+ * end before the first access unit is known to be whole (the next one has not started yet).
+ */
+export function readFirstVideoAccessUnitOfPrefix(prefix: Buffer): FirstAccessUnit | undefined | "need-more" {
+  const scan = scanTs(prefix, firstOfKind("video"), 2);
+  const first = scan.pes[0];
+  if (scan.stream && first && scan.pes.length === 2) return { streamType: scan.stream.streamType, payload: first.payload, range: { offset: 0, length: first.end } };
+  return scan.problem ? undefined : "need-more";
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export type TsSegmentResult =

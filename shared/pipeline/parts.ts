@@ -1,9 +1,9 @@
-import { readFile, stat } from "node:fs/promises";
+import { open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { listAll } from "../ports.ts";
 import { keys } from "../keys.ts";
 import { h264CodecString } from "../hls/h264-codec-string.ts";
-import { readFirstVideoAccessUnit } from "../hls/ts-reader.ts";
+import { readFirstVideoAccessUnit, readFirstVideoAccessUnitOfPrefix, type FirstAccessUnit } from "../hls/ts-reader.ts";
 import { enqueue, nowIso, withTempDir, type PipelineDeps } from "./deps.ts";
 import { failJobOnPermanentError, type ActiveJob } from "./job-guard.ts";
 
@@ -63,19 +63,35 @@ export async function uploadSegments(
     const record: SegmentRecord = { uri, duration, bytes: (await stat(path)).size };
     const key = keys.output(videoId, `${rendition}/${uri}`);
     if (video) {
-      // Read once: the first frame is parsed from the same bytes that are uploaded.
-      const body = await readFile(path);
-      const frame = readFirstVideoAccessUnit(body);
+      const frame = await readFirstFrame(path, record.bytes);
       if (!frame) throw new Error(`${rendition}/${uri}: ffmpeg wrote a segment with no readable video frame`);
       record.iframe = frame.range;
       codec ??= h264CodecString(frame.payload);
-      await deps.store.put(key, body, { contentType: "video/mp2t" });
-    } else {
-      await deps.store.upload(key, path, { contentType: "video/mp2t" });
     }
+    await deps.store.upload(key, path, { contentType: "video/mp2t", readOnly: true });
     segments.push(record);
   }
   return { segments, codec };
+}
+
+/** Enough for the first frame of most segments; a bigger keyframe takes a few more reads. */
+const FIRST_READ_BYTES = 256 * 1024;
+
+/** The segment's first video access unit, reading only as much of the file as that takes. */
+async function readFirstFrame(path: string, size: number): Promise<FirstAccessUnit | undefined> {
+  const handle = await open(path, "r");
+  try {
+    for (let length = Math.min(size, FIRST_READ_BYTES); ; length = Math.min(size, length * 4)) {
+      const head = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(head, 0, length, 0);
+      // The whole file (or it ended sooner than stat said): what is there is all there is.
+      if (bytesRead >= size || bytesRead < length) return readFirstVideoAccessUnit(head.subarray(0, bytesRead));
+      const frame = readFirstVideoAccessUnitOfPrefix(head.subarray(0, bytesRead));
+      if (frame !== "need-more") return frame;
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function partExists(deps: PipelineDeps, videoId: string, part: string): Promise<boolean> {

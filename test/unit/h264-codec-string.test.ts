@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { avcCodecString, h264CodecString, parseSpsProfileLevel, splitAnnexB, unescapeRbsp } from "../../shared/hls/h264-codec-string.ts";
 import { audioCodecFromTs, factsFromPackets, parseFramecrc, readFirstAccessUnit, readFirstVideoAccessUnit } from "../../shared/hls/segment-facts.ts";
+import { readFirstVideoAccessUnitOfPrefix } from "../../shared/hls/ts-reader.ts";
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ""), "hex");
 
@@ -93,6 +94,16 @@ describe("readFirstVideoAccessUnit", () => {
 
   it("runs to the end of the file when the first frame is the only one", () => {
     expect(readFirstVideoAccessUnit(ts.subarray(0, 4 * 188))?.range).toEqual({ offset: 0, length: 4 * 188 });
+  });
+
+  it("on the first bytes of a longer segment, asks for more until the second frame has started", () => {
+    for (const packets of [0, 1, 2, 3, 4]) {
+      expect(readFirstVideoAccessUnitOfPrefix(ts.subarray(0, packets * 188 + 100)), `${packets} packets`).toBe("need-more");
+    }
+    const unit = readFirstVideoAccessUnitOfPrefix(ts);
+    expect(unit).not.toBe("need-more");
+    expect(unit).toEqual(readFirstVideoAccessUnit(ts));
+    expect(readFirstVideoAccessUnitOfPrefix(Buffer.concat([ts.subarray(0, 188), Buffer.alloc(188, 0)]))).toBeUndefined();
   });
 
   it("finds no audio stream in a video-only segment", () => {
