@@ -34,14 +34,13 @@ export function outputPart(args: readonly string[]): string[] {
  * The ladder as one ffmpeg command, built from the pipeline's own argument builders so the two
  * cannot drift: the video is one "chunk" covering the whole source (read directly, all frames,
  * an IDR at every segment start, timeline from 0), and the audio output is audioArgs' output
- * half added to the same command, reading the same input.
+ * half added to the same command, reading the same input. The segments are the ones the pipeline
+ * plans for the same source and settings, so both write the same files, boundary for boundary.
  */
 export function buildSingleCommand(options: SingleCommandInput): SingleCommand {
   const { source, config } = options;
-  // One chunk covering the whole video: the single command reads the source once.
-  const { renditions, chunks: plan } = planEncode(source, { ...config.media, chunkSeconds: Number.POSITIVE_INFINITY }, 1);
-  const [chunk, ...rest] = plan.chunks;
-  if (!chunk || rest.length) throw new Error(`expected one chunk covering the video, planned ${plan.chunks.length}`);
+  const { renditions, chunks: plan } = planEncode(source, config.media, config.worker.transcodeConcurrency);
+  const chunk = { frameCount: plan.totalFrames, keyframeOffsets: plan.segmentStarts };
 
   const outputs = renditions.map((rendition) => ({
     rendition,
