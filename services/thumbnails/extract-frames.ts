@@ -91,6 +91,8 @@ export function extractionArgs(source: FrameSource, request: FrameRequest, files
   const count = request.candidateTimes.length;
   const branches = [...request.candidateTimes.map((_, i) => `c${i}`), "first", "tiles"];
   const poster = pictureFilters(request.posterSize, source.toneMap).join(",");
+  const tilePicture = pictureFilters(request.tileSize, source.toneMap).join(",");
+  const tileSlots = `fps=fps=1/${request.interval}:eof_action=pass`;
   const graph = [
     // Time 0 is the first video frame, whatever the container's start time.
     `[0:${source.videoStreamIndex}]setpts=PTS-STARTPTS,` +
@@ -101,7 +103,11 @@ export function extractionArgs(source: FrameSource, request: FrameRequest, files
     `[first]select='eq(n,0)',${poster}[out_first]`,
     // The fps filter rounds each frame to the nearest slot, so slot k keeps the last frame before
     // (k + 0.5) * interval; eof_action=pass gives a clip shorter than half an interval its frame.
-    `[tiles]fps=fps=1/${request.interval}:eof_action=pass,${pictureFilters(request.tileSize, source.toneMap).join(",")}[out_tiles]`,
+    // With keyframes only, fps repeats frames rather than dropping them: scaling first then
+    // scales each decoded frame once, for the same pixels.
+    source.keyframesOnly
+      ? `[tiles]${tilePicture},${tileSlots}[out_tiles]`
+      : `[tiles]${tileSlots},${tilePicture}[out_tiles]`,
   ].join(";");
 
   const output = (label: string, frames: number, path: string) => ["-map", `[${label}]`, "-frames:v", String(frames), "-f", "rawvideo", path];

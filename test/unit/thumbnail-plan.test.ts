@@ -167,6 +167,9 @@ describe("extractionArgs", () => {
     const keyframes = extractionArgs({ ...source, keyframesOnly: true }, request, extractionFiles("/w", 1));
     expect(keyframes.slice(keyframes.indexOf("-skip_frame"), keyframes.indexOf("-skip_frame") + 3)).toEqual(["-skip_frame", "nokey", "-i"]);
     expect(extractionArgs(source, request, extractionFiles("/w", 1))).not.toContain("-skip_frame");
+    // fps repeats keyframes rather than dropping frames: each decoded one is scaled once, before it.
+    const graph = keyframes[keyframes.indexOf("-filter_complex") + 1]!;
+    expect(graph.split(";").at(-1)).toBe("[tiles]scale=160:90:flags=lanczos,setsar=1,format=rgb24,fps=fps=1/2:eof_action=pass[out_tiles]");
   });
 
   it("tone-maps HDR before scaling when asked", () => {
