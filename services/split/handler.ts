@@ -37,8 +37,8 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
           ...(job.plan.hasAudio ? [{ type: "encode-audio", version: 1, videoId: job.videoId } as const] : []),
           { type: "make-thumbnails", version: 1, videoId: job.videoId } as const,
         ];
-        const othersAfter = Math.min(chunks.length, deps.config.worker.transcodeConcurrency);
-        for (const chunk of chunks) {
+        // Cut one chunk, store it and hand it over: transcodes start while split goes on.
+        const cutAndHandOver = async (chunk: (typeof chunks)[number]) => {
           const chunkPath = join(dir, `chunk-${chunk.index}.mkv`);
           const isLast = chunk.index === chunks.length - 1;
           const startsAtFirstKeyframe = chunk.sourceKeyframeTime <= firstKeyframe + 1e-6;
@@ -56,7 +56,6 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
           const chunkStart = await firstKeyframeOffset(deps, chunkPath, context.signal);
           const cutAt = startsAtFirstKeyframe ? firstKeyframe : chunk.sourceKeyframeTime;
           await deps.store.upload(keys.chunk(job.videoId, chunk.index), chunkPath, { readOnly: true });
-          // Each chunk is handed over as soon as it is stored: transcodes start while split goes on.
           await enqueue(deps, [
             {
               type: "transcode-chunk",
@@ -66,12 +65,23 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
               seekSeconds: Math.max(0, video.startTime + chunk.startTime - cutAt + chunkStart),
             },
           ]);
-          if (chunk.index === othersAfter - 1) await enqueue(deps, others);
-        }
+        };
+        // The first round of chunks is cut side by side: until they exist, the cores that will
+        // transcode them have nothing else to do.
+        const firstRound = chunks.slice(0, Math.min(chunks.length, deps.config.worker.transcodeConcurrency));
+        await settleAll(firstRound.map(cutAndHandOver));
+        await enqueue(deps, others);
+        for (const chunk of chunks.slice(firstRound.length)) await cutAndHandOver(chunk);
         logger.info({ chunks: chunks.length }, "split");
       }),
     );
   };
+}
+
+/** Waits for every promise, then throws the first failure: no cut is left running in a removed folder. */
+async function settleAll(work: readonly Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /**
