@@ -5,7 +5,7 @@ import { markFailed, readJob, writeJob, type JobPlan, type JobRecord, type Store
 import { partNames } from "../../shared/keys.ts";
 import { decodeS3Key, parseIngestBody, type SourceUploadedMessage } from "../../shared/messages.ts";
 import { planEncode } from "../../shared/media/encode-plan.ts";
-import { probeContainer, probeVideoPackets, remuxForProbeArgs } from "../../shared/media/probe.ts";
+import { parsePacketCsv, probeContainer, readVideoPacketsCsv, remuxForProbeArgs } from "../../shared/media/probe.ts";
 import { ProcessCrashedError, runProcess } from "../../shared/media/run-process.ts";
 import { assertFileSize, assertUsableContainer, describeSource, type SourceInfo } from "../../shared/media/source-info.ts";
 import { enqueue, nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
@@ -102,24 +102,37 @@ async function analyse(
   if (notVideo) throw new InvalidMediaError(notVideo, { videoId: upload.videoId });
 
   const probeOptions = { logger: context.logger, signal: context.signal };
-  let probePath = path;
-  let raw;
+  // The packet listing (a read of the whole file) runs beside the container probe; it is only
+  // parsed once that probe has accepted the file and chosen the video stream.
+  const stopPacketRead = new AbortController();
+  const packetCsv = readVideoPacketsCsv(binaries.ffprobe, path, { ...probeOptions, signal: AbortSignal.any([context.signal, stopPacketRead.signal]) });
+  packetCsv.catch(() => {}); // its failure counts only if it is awaited below
+  let source: SourceInfo;
   try {
-    raw = await probeContainer(binaries.ffprobe, path, probeOptions);
-  } catch (error) {
-    if (error instanceof PermanentError) throw new InvalidMediaError(explainProbeFailure(error.message), { videoId: upload.videoId, cause: error });
-    if (!(error instanceof ProcessCrashedError && binaries.source.ffprobe === "bundled")) throw error;
-    // The npm-bundled ffprobe crashes on some containers (MPEG-TS). A stream copy into Matroska
-    // keeps stream indices and timestamps, so it can be probed in the source's place.
-    context.logger.warn("bundled ffprobe crashed; probing a Matroska copy of the upload instead");
-    probePath = join(dir, "probe-copy.mkv");
-    await runProcess(binaries.ffmpeg, remuxForProbeArgs(path, probePath), { ...probeOptions, classify: () => "permanent" });
-    raw = await probeContainer(binaries.ffprobe, probePath, probeOptions);
+    let probePath = path;
+    let raw;
+    try {
+      raw = await probeContainer(binaries.ffprobe, path, probeOptions);
+    } catch (error) {
+      if (error instanceof PermanentError) throw new InvalidMediaError(explainProbeFailure(error.message), { videoId: upload.videoId, cause: error });
+      if (!(error instanceof ProcessCrashedError && binaries.source.ffprobe === "bundled")) throw error;
+      // The npm-bundled ffprobe crashes on some containers (MPEG-TS). A stream copy into Matroska
+      // keeps stream indices and timestamps, so it can be probed in the source's place.
+      context.logger.warn("bundled ffprobe crashed; probing a Matroska copy of the upload instead");
+      probePath = join(dir, "probe-copy.mkv");
+      await runProcess(binaries.ffmpeg, remuxForProbeArgs(path, probePath), { ...probeOptions, classify: () => "permanent" });
+      raw = await probeContainer(binaries.ffprobe, probePath, probeOptions);
+    }
+    const videoStream = assertUsableContainer(raw, info.size, config.limits);
+    const formatStart = Number(raw.format?.start_time);
+    const csv = probePath === path ? await packetCsv : await readVideoPacketsCsv(binaries.ffprobe, probePath, probeOptions);
+    const packets = parsePacketCsv(csv, Number.isFinite(formatStart) ? formatStart : 0, videoStream.index);
+    source = describeSource(raw, videoStream, packets, info.size, { ...config.limits, maxFrameRate: config.media.maxFrameRate });
+  } finally {
+    // A rejected or crashed probe: the listing is not needed, and must not outlive the handler.
+    stopPacketRead.abort();
+    await packetCsv.catch(() => {});
   }
-  const videoStream = assertUsableContainer(raw, info.size, config.limits);
-  const formatStart = Number(raw.format?.start_time);
-  const packets = await probeVideoPackets(binaries.ffprobe, probePath, videoStream.index, Number.isFinite(formatStart) ? formatStart : 0, probeOptions);
-  const source = describeSource(raw, videoStream, packets, info.size, { ...config.limits, maxFrameRate: config.media.maxFrameRate });
 
   const { renditions, chunks } = planEncode(source, config.media, config.worker.transcodeConcurrency);
   const parts = [...chunks.chunks.map((chunk) => partNames.chunk(chunk.index)), ...(source.audio ? [partNames.audio] : []), partNames.thumbnails];

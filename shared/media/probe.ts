@@ -85,27 +85,40 @@ export async function probeVideoPackets(
   formatStartTime: number,
   options: { logger?: Logger; signal?: AbortSignal } = {},
 ): Promise<PacketTimeline> {
+  return parsePacketCsv(await readVideoPacketsCsv(ffprobe, path, options), formatStartTime, streamIndex);
+}
+
+/**
+ * Every video stream's packets as `stream_index,pts_time,duration_time,flags` lines: readable
+ * before the container probe has said which stream is the video (ingest runs the two at once).
+ */
+export async function readVideoPacketsCsv(ffprobe: string, path: string, options: { logger?: Logger; signal?: AbortSignal } = {}): Promise<string> {
   const { stdout } = await runProcess(
     ffprobe,
     [
       "-v", "error", ...safeInputOptions(),
-      "-select_streams", String(streamIndex),
-      "-show_entries", "packet=pts_time,duration_time,flags",
+      "-select_streams", "v",
+      "-show_entries", "packet=stream_index,pts_time,duration_time,flags",
       "-of", "csv=p=0", path,
     ],
     { ...options, classify: () => "permanent" },
   );
-  return parsePacketCsv(stdout.toString("utf8"), formatStartTime);
+  return stdout.toString("utf8");
 }
 
-/** Parses `pts_time,duration_time,flags` lines. Packets without a pts are skipped. */
-export function parsePacketCsv(csv: string, formatStartTime: number): PacketTimeline {
+/**
+ * Parses `pts_time,duration_time,flags` lines, or with `streamIndex` the lines of
+ * readVideoPacketsCsv that start with that index. Packets without a pts are skipped.
+ */
+export function parsePacketCsv(csv: string, formatStartTime: number, streamIndex?: number): PacketTimeline {
   const keyframeTimes: number[] = [];
   let frameCount = 0;
   let firstPts = Number.POSITIVE_INFINITY;
   let lastPts = Number.NEGATIVE_INFINITY;
   for (const line of csv.split("\n")) {
-    const [ptsText, , flags] = line.trim().split(",");
+    const fields = line.trim().split(",");
+    if (streamIndex !== undefined && fields.shift() !== String(streamIndex)) continue;
+    const [ptsText, , flags] = fields;
     const pts = Number(ptsText);
     // D: a packet the container's edit list discards; it is never shown.
     if (!ptsText || ptsText === "N/A" || !Number.isFinite(pts) || flags?.includes("D")) continue;

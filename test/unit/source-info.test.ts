@@ -262,6 +262,14 @@ describe("parsePacketCsv", () => {
     expect(parsePacketCsv(csv, 0)).toEqual({ frameCount: 2, firstPts: 1, lastPts: 1.04, keyframeTimes: [1] });
   });
 
+  it("keeps only the chosen stream's lines of a listing of every video stream", () => {
+    // `-select_streams v` on a motion photo: stream 0 is the video, stream 1 a one-frame still.
+    const csv = ["0,0.000000,0.033000,K_", "1,0.000000,0.000000,K_", "0,0.033000,0.033000,__", "0,0.066000,0.033000,__", ""].join("\n");
+    expect(parsePacketCsv(csv, 0, 0)).toEqual({ frameCount: 3, firstPts: 0, lastPts: 0.066, keyframeTimes: [0] });
+    expect(parsePacketCsv(csv, 0, 1)).toEqual({ frameCount: 1, firstPts: 0, lastPts: 0, keyframeTimes: [0] });
+    expect(parsePacketCsv(csv, 0, 2).frameCount).toBe(0);
+  });
+
   it("reports zero frames for an empty listing", () => {
     expect(parsePacketCsv("", 0)).toEqual({ frameCount: 0, firstPts: 0, lastPts: 0, keyframeTimes: [] });
   });
