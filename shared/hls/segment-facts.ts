@@ -213,8 +213,6 @@ function parseRational(text: string): number | undefined {
   return Number(match[1]) / Number(match[2]);
 }
 
-/** Microsecond precision: timestamps are 90 kHz ticks, and this keeps JSON reports readable. */
-
 /** Runs `work` over `items` with at most `limit` in flight; results keep the input order. */
 export async function mapWithLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

@@ -190,7 +190,10 @@ export interface FirstAccessUnit {
  * undefined when the buffer is not MPEG-TS, has no such stream, or loses sync before it ends.
  */
 export function readFirstAccessUnit(ts: Buffer, kind: SegmentKind = "video"): FirstAccessUnit | undefined {
-  const scan = scanTs(ts, firstOfKind(kind), 1);
+  return firstAccessUnitOf(scanTs(ts, firstOfKind(kind), 1));
+}
+
+function firstAccessUnitOf(scan: TsScan): FirstAccessUnit | undefined {
   const first = scan.pes[0];
   if (!scan.stream || !first) return undefined;
   return { streamType: scan.stream.streamType, payload: first.payload, range: { offset: 0, length: first.end } };
@@ -207,8 +210,7 @@ export function readFirstVideoAccessUnit(ts: Buffer): FirstAccessUnit | undefine
  */
 export function readFirstVideoAccessUnitOfPrefix(prefix: Buffer): FirstAccessUnit | undefined | "need-more" {
   const scan = scanTs(prefix, firstOfKind("video"), 2);
-  const first = scan.pes[0];
-  if (scan.stream && first && scan.pes.length === 2) return { streamType: scan.stream.streamType, payload: first.payload, range: { offset: 0, length: first.end } };
+  if (scan.pes.length === 2) return firstAccessUnitOf(scan);
   return scan.problem ? undefined : "need-more";
 }
 
@@ -573,8 +575,10 @@ export function mostCommon(values: readonly number[]): number {
   return best;
 }
 
-/** Microsecond precision: timestamps are 90 kHz ticks, and this keeps JSON reports readable. */
-/** Seconds to the microsecond, so float noise does not show in reports or comparisons. */
+/**
+ * Seconds to the microsecond: timestamps are 90 kHz ticks, and float noise then shows neither in
+ * reports nor in comparisons.
+ */
 export function roundToMicroseconds(seconds: number): number {
   return Math.round(seconds * 1e6) / 1e6;
 }

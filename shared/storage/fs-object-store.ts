@@ -51,7 +51,8 @@ async function linkReplacing(from: string, to: string): Promise<boolean> {
  * The embedded ObjectStore: one file per key under `root`. A put writes and fsyncs a temp file,
  * then renames it over the target, so readers see the old bytes or the new ones, never a part.
  * download and upload copy whole files with copyFile, which the kernel does without passing the
- * bytes through the process (copy_file_range, or a reflink where the filesystem has them).
+ * bytes through the process (copy_file_range, or a reflink where the filesystem has them); a
+ * readOnly transfer on one filesystem is a hard link instead, which copies nothing.
  * The content type comes from the key's extension (PutOptions are not stored).
  */
 export function createFsObjectStore({ root }: FsObjectStoreOptions): ObjectStore {
