@@ -107,18 +107,17 @@ export async function readVideoPacketsCsv(ffprobe: string, path: string, options
 }
 
 /**
- * Parses `pts_time,duration_time,flags` lines, or with `streamIndex` the lines of
- * readVideoPacketsCsv that start with that index. Packets without a pts are skipped.
+ * Parses the `stream_index,pts_time,duration_time,flags` lines of readVideoPacketsCsv that belong
+ * to `streamIndex`. Packets without a pts are skipped.
  */
-export function parsePacketCsv(csv: string, formatStartTime: number, streamIndex?: number): PacketTimeline {
+export function parsePacketCsv(csv: string, formatStartTime: number, streamIndex: number): PacketTimeline {
   const keyframeTimes: number[] = [];
   let frameCount = 0;
   let firstPts = Number.POSITIVE_INFINITY;
   let lastPts = Number.NEGATIVE_INFINITY;
   for (const line of csv.split("\n")) {
-    const fields = line.trim().split(",");
-    if (streamIndex !== undefined && fields.shift() !== String(streamIndex)) continue;
-    const [ptsText, , flags] = fields;
+    const [index, ptsText, , flags] = line.trim().split(",");
+    if (index !== String(streamIndex)) continue;
     const pts = Number(ptsText);
     // D: a packet the container's edit list discards; it is never shown.
     if (!ptsText || ptsText === "N/A" || !Number.isFinite(pts) || flags?.includes("D")) continue;

@@ -253,13 +253,13 @@ describe("describeSource", () => {
 describe("parsePacketCsv", () => {
   it("counts packets, finds the span and the keyframes on the file's timeline", () => {
     // B-frame reordering: packets arrive in decode order; flags as ffprobe 5.1 prints them.
-    const csv = ["1.500000,0.125000,K_", "1.875000,0.125000,__", "1.625000,0.125000,__", "1.750000,0.125000,__", "2.500000,0.125000,K_", "2.250000,0.125000,__", ""].join("\n");
-    expect(parsePacketCsv(csv, 1.5)).toEqual({ frameCount: 6, firstPts: 0, lastPts: 1, keyframeTimes: [0, 1] });
+    const csv = ["0,1.500000,0.125000,K_", "0,1.875000,0.125000,__", "0,1.625000,0.125000,__", "0,1.750000,0.125000,__", "0,2.500000,0.125000,K_", "0,2.250000,0.125000,__", ""].join("\n");
+    expect(parsePacketCsv(csv, 1.5, 0)).toEqual({ frameCount: 6, firstPts: 0, lastPts: 1, keyframeTimes: [0, 1] });
   });
 
   it("skips packets without a pts and discarded (D) packets, and tolerates blank lines and trailing commas", () => {
-    const csv = "N/A,0.040000,__\n0.960000,0.040000,_D\n1.000000,0.040000,K_,\n\n1.040000,0.040000,__,\n\r\n";
-    expect(parsePacketCsv(csv, 0)).toEqual({ frameCount: 2, firstPts: 1, lastPts: 1.04, keyframeTimes: [1] });
+    const csv = "0,N/A,0.040000,__\n0,0.960000,0.040000,_D\n0,1.000000,0.040000,K_,\n\n0,1.040000,0.040000,__,\n\r\n";
+    expect(parsePacketCsv(csv, 0, 0)).toEqual({ frameCount: 2, firstPts: 1, lastPts: 1.04, keyframeTimes: [1] });
   });
 
   it("keeps only the chosen stream's lines of a listing of every video stream", () => {
@@ -271,7 +271,7 @@ describe("parsePacketCsv", () => {
   });
 
   it("reports zero frames for an empty listing", () => {
-    expect(parsePacketCsv("", 0)).toEqual({ frameCount: 0, firstPts: 0, lastPts: 0, keyframeTimes: [] });
+    expect(parsePacketCsv("", 0, 0)).toEqual({ frameCount: 0, firstPts: 0, lastPts: 0, keyframeTimes: [] });
   });
 });
 
