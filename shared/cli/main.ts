@@ -1,11 +1,10 @@
-import { constants as osConstants } from "node:os";
 import { loadConfig, type Config } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 import { createLogger } from "../logger.ts";
 import { STAGES, type Stage } from "../messages.ts";
 import { setupQueues } from "../queue/queue-set.ts";
 import { openPipelineEnvironment, startStageWorkers } from "../pipeline/runtime.ts";
-import { runUntilSignalled } from "../runtime/worker.ts";
+import { exitCodeForSignal, onStopSignals, runUntilSignalled } from "../runtime/worker.ts";
 import { runCheckCommand } from "./check-command.ts";
 import { processFile } from "./process-command.ts";
 
@@ -94,13 +93,10 @@ async function runProcess(args: string[], config: Readonly<Config>, io: Io): Pro
   const logger = createLogger({ level: io.env.VODPIPE_LOG_LEVEL ? config.logLevel : "warn", destination: io.stderr });
   // Ctrl-C or a supervisor's SIGTERM: stop cleanly, so no ffmpeg is left running on its own.
   const interrupt = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupt.signal.aborted) process.exit(128 + (osConstants.signals[signal] ?? 0));
+  const removeHandlers = onStopSignals((signal) => {
     io.stderr.write(`vodpipe: ${signal}: stopping (again to quit at once)\n`);
     interrupt.abort(signal);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  });
   let result;
   try {
     result = await processFile(config, logger, {
@@ -110,13 +106,11 @@ async function runProcess(args: string[], config: Readonly<Config>, io: Io): Pro
       signal: interrupt.signal,
     });
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    removeHandlers();
   }
   if (result.interrupted) {
-    const signal = interrupt.signal.reason as NodeJS.Signals;
     io.stderr.write(`vodpipe: interrupted; video ${result.videoId} is marked failed and nothing was published\n`);
-    return 128 + (osConstants.signals[signal] ?? 0);
+    return exitCodeForSignal(interrupt.signal.reason as NodeJS.Signals);
   }
   if (result.job.status !== "ready") {
     io.stderr.write(`vodpipe: rejected ${file}: ${result.job.reason ?? "unknown reason"}\n`);
