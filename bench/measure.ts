@@ -22,6 +22,8 @@ export function clockTicksPerSecond(): number {
 
 export interface ProcStat {
   pid: number;
+  /** The command name (comm), at most 15 characters. */
+  name: string;
   ppid: number;
   /** Own CPU, seconds. */
   cpuSeconds: number;
@@ -38,6 +40,7 @@ export function parseProcStat(text: string, ticksPerSecond: number): ProcStat {
   const field = (n: number) => Number(fields[n - 3] ?? 0);
   return {
     pid,
+    name: text.slice(text.indexOf("(") + 1, close),
     ppid: field(4),
     cpuSeconds: (field(14) + field(15)) / ticksPerSecond,
     waitedChildrenCpuSeconds: (field(16) + field(17)) / ticksPerSecond,

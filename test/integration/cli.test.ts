@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { mediaFile } from "../support/media.ts";
 import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";
 import { until } from "../support/wait.ts";
+import { clockTicksPerSecond, parseProcStat } from "../../bench/measure.ts";
 import { readJob } from "../../shared/job.ts";
 import { createObjectStore } from "../../shared/storage/create-object-store.ts";
 
@@ -80,10 +81,8 @@ function ffmpegChildren(parent: number): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === parent && comm === "ffmpeg") pids.push(Number(entry));
+      const stat = parseProcStat(readFileSync(`/proc/${entry}/stat`, "utf8"), clockTicksPerSecond());
+      if (stat.ppid === parent && stat.name === "ffmpeg") pids.push(stat.pid);
     } catch {
       // The process ended while we looked.
     }
