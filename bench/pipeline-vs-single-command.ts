@@ -98,6 +98,11 @@ function summariseRoles(report: TreeReport): RoleSummary[] {
 
 const mb = (bytes: number) => Math.round(bytes / MB);
 
+/** Sampled CPU of the ffmpegs that encode the ladder and the audio: the work both variants must do. */
+function encodeCpuSeconds(processes: readonly RoleSummary[]): number {
+  return round(processes.filter((p) => p.role === "ffmpeg transcode" || p.role === "ffmpeg audio").reduce((sum, p) => sum + p.sampledCpuSeconds, 0), 2);
+}
+
 /** Runs one variant in a child node process while sampling its process tree. */
 async function runVariant(variant: "single" | "pipeline", clip: string, root: string, env: Record<string, string>) {
   const workDir = join(root, variant);
@@ -176,6 +181,7 @@ interface Round {
   round: number;
   order: Variant[];
   wallRatio: number;
+  encodes: ReturnType<typeof encodesOnly>;
   single: Measured;
   pipeline: Measured;
 }
@@ -198,6 +204,8 @@ function summarise(rounds: readonly Round[]) {
     .map((r) => r.pipeline.memory.largestProcess)
     .reduce((a, b) => ((b?.peakRssMB ?? 0) > (a?.peakRssMB ?? 0) ? b : a), null);
   const ratios = rounds.map((r) => r.wallRatio);
+  const sumOf = (pick: (r: Round) => number) => rounds.reduce((sum, r) => sum + pick(r), 0);
+  const meanOf = (pick: (r: Round) => number) => sumOf(pick) / rounds.length;
   return {
     rounds: rounds.length,
     wallSeconds: { single: round(mean("single", wall), 1), pipeline: round(mean("pipeline", wall), 1) },
@@ -207,6 +215,14 @@ function summarise(rounds: readonly Round[]) {
     timeToReadySeconds: round(rounds.reduce((sum, r) => sum + pipelineOutcome(r.pipeline).endSeconds, 0) / rounds.length, 1),
     cpuSeconds: { single: round(mean("single", cpu), 1), pipeline: round(mean("pipeline", cpu), 1) },
     cpuRatio: round(total("pipeline", cpu) / total("single", cpu)),
+    encodes: {
+      cpuSeconds: { single: round(meanOf((r) => r.encodes.cpuSeconds.single), 1), pipeline: round(meanOf((r) => r.encodes.cpuSeconds.pipeline), 1) },
+      cpuRatio: round(sumOf((r) => r.encodes.cpuSeconds.pipeline) / sumOf((r) => r.encodes.cpuSeconds.single)),
+      pipelineWallIfOnlyEncodesSeconds: round(meanOf((r) => r.encodes.pipelineWallIfOnlyEncodesSeconds), 1),
+      pipelineOverheadSeconds: round(meanOf((r) => r.encodes.pipelineOverheadSeconds), 2),
+      wallRatioIfNoOverhead: round(sumOf((r) => r.encodes.pipelineWallIfOnlyEncodesSeconds) / total("single", wall)),
+      wallRatioIfNoOverheadPerRound: rounds.map((r) => r.encodes.wallRatioIfNoOverhead),
+    },
     largestProcessRssMB: {
       single: most("single", (m) => m.memory.largestMediaToolPeakRssMB),
       pipeline: largestPipeline?.peakRssMB ?? 0,
@@ -234,6 +250,14 @@ function printTable(summary: Summary, ready: boolean) {
       ratio(summary.timeToReadySeconds, summary.wallSeconds.single),
     ],
     ["CPU (s)", summary.cpuSeconds.single.toFixed(1), summary.cpuSeconds.pipeline.toFixed(1), summary.cpuRatio.toFixed(3)],
+    ["  of which the encodes (s)", summary.encodes.cpuSeconds.single.toFixed(1), summary.encodes.cpuSeconds.pipeline.toFixed(1), summary.encodes.cpuRatio.toFixed(3)],
+    [
+      "wall if only the encodes ran (s)",
+      "-",
+      summary.encodes.pipelineWallIfOnlyEncodesSeconds.toFixed(1),
+      summary.encodes.wallRatioIfNoOverhead.toFixed(3),
+    ],
+    ["pipeline's own overhead (s)", "-", summary.encodes.pipelineOverheadSeconds.toFixed(1), ""],
     [
       "largest process RSS (MB)",
       String(summary.largestProcessRssMB.single),
@@ -268,7 +292,24 @@ async function runRound(index: number, clip: string, root: string, env: Record<s
     await rm(roundDir, { recursive: true, force: true });
   }
   const { single, pipeline } = measured as Record<Variant, Measured>;
-  return { round: index + 1, order, wallRatio: round(pipeline.wallSeconds / single.wallSeconds), single, pipeline };
+  return { round: index + 1, order, wallRatio: round(pipeline.wallSeconds / single.wallSeconds), encodes: encodesOnly(single, pipeline), single, pipeline };
+}
+
+/**
+ * The pipeline's wall time split in two: what its encodes alone would take on every core with
+ * nothing else running (their CPU over the core count), and the rest, its own overhead (ingest,
+ * split, thumbnails, publish, node, idle cores). The first, over the single command's wall time,
+ * is the best ratio the pipeline could reach if its overhead were zero.
+ */
+function encodesOnly(single: Measured, pipeline: Measured) {
+  const pipelineCpu = encodeCpuSeconds(pipeline.processes);
+  const wallIfOnlyEncodes = pipelineCpu / availableParallelism();
+  return {
+    cpuSeconds: { single: encodeCpuSeconds(single.processes), pipeline: pipelineCpu },
+    pipelineWallIfOnlyEncodesSeconds: round(wallIfOnlyEncodes, 2),
+    pipelineOverheadSeconds: round(pipeline.wallSeconds - wallIfOnlyEncodes, 2),
+    wallRatioIfNoOverhead: round(wallIfOnlyEncodes / single.wallSeconds),
+  };
 }
 
 async function main(): Promise<void> {
@@ -369,12 +410,13 @@ async function main(): Promise<void> {
     await writeResults(results);
 
     const perRound = rounds.map((r) => `${r.wallRatio.toFixed(3)} (${r.order[0]} first)`).join(", ");
+    const boundPerRound = rounds.map((r) => r.encodes.wallRatioIfNoOverhead.toFixed(3)).join(", ");
     process.stdout.write(
       `\n${options.seconds} s 1080p clip (${clip.source}, looped), ladder ${results.settings.ladder.join("/")}, ${config.media.x264Preset}, ` +
         `${rounds.length} round(s), load ${loadBefore[0]!.toFixed(2)} → ${loadAfter[0]!.toFixed(2)}\n`,
     );
     printTable(summary, outcome.ready);
-    process.stdout.write(`\nwall ratio per round: ${perRound}\n`);
+    process.stdout.write(`\nwall ratio per round: ${perRound}\nthe same with no pipeline overhead: ${boundPerRound}\n`);
     if (!outcome.ready) process.stdout.write(`\nthe pipeline's job ended ${outcome.status}: ${String(outcome.reason)}\n`);
     const t = results.comparison.targets;
     process.stdout.write(
