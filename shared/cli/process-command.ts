@@ -15,6 +15,7 @@ export interface ProcessOptions extends EnvironmentOptions {
   outDir?: string;
   /** Progress lines for people (stderr in the CLI). */
   progress?: (line: string) => void;
+  /** How often the job is read besides after each settled message (a safety net; default 1000). */
   pollMilliseconds?: number;
   /**
    * Aborting it interrupts the run: running ffmpegs are killed, the video is marked failed (so
@@ -44,7 +45,9 @@ export async function processFile(config: Readonly<Config>, logger: Logger, opti
   if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`no such file: ${options.file}`);
   const env = await openPipelineEnvironment(config, logger, options);
   const { store, queues } = env.deps;
-  const workers = startStageWorkers(env);
+  // The job and its parts change only in handlers: look again whenever a worker settles a message.
+  const settled = createWakeup();
+  const workers = startStageWorkers(env, undefined, { onSettled: settled.notify });
   const progress = options.progress ?? (() => {});
   const { signal } = options;
   const videoId = newVideoId();
@@ -55,7 +58,7 @@ export async function processFile(config: Readonly<Config>, logger: Logger, opti
       await store.upload(sourceKey, path);
       await queues.ingest.send(serialize({ type: "source-uploaded", version: 1, videoId, sourceKey, originalName: basename(path) }));
       progress(`vodpipe: processing ${basename(path)} as video ${videoId}`);
-      ended = await waitForEnd(env.deps.store, videoId, progress, options.pollMilliseconds ?? 250, signal);
+      ended = await waitForEnd(env.deps.store, videoId, progress, (ms) => settled.wait(ms, signal), options.pollMilliseconds ?? 1000, signal);
     } finally {
       // Interrupted (or failing): the running handlers are aborted, so their ffmpegs die with us.
       await Promise.all(workers.map((worker) => worker.stop({ abortRunning: ended === undefined })));
@@ -78,6 +81,7 @@ async function waitForEnd(
   store: Parameters<typeof readJob>[0],
   videoId: string,
   progress: (line: string) => void,
+  nextChange: (timeoutMs: number) => Promise<void>,
   pollMilliseconds: number,
   signal: AbortSignal | undefined,
 ): Promise<JobRecord | undefined> {
@@ -96,24 +100,41 @@ async function waitForEnd(
     }
     if (line !== last) progress(`vodpipe: ${line}`);
     last = line;
-    // Publishing takes well under a second: look more often then, so the end is noticed at once.
-    const wait = line === "publishing" ? Math.min(pollMilliseconds, PUBLISHING_POLL_MS) : pollMilliseconds;
-    await sleep(wait, signal);
+    await nextChange(pollMilliseconds);
   }
 }
 
-const PUBLISHING_POLL_MS = 20;
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolveSleep) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolveSleep();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+/**
+ * A wake-up call: wait() resolves at the next notify(), after `ms`, or on abort, whichever comes
+ * first. A notify() with nobody waiting is kept for the next wait(), so none is lost between a
+ * look at the store and the wait that follows it.
+ */
+function createWakeup(): { notify: () => void; wait: (ms: number, signal?: AbortSignal) => Promise<void> } {
+  let pending = false;
+  let wakeWaiter: (() => void) | undefined;
+  return {
+    notify() {
+      if (wakeWaiter) wakeWaiter();
+      else pending = true;
+    },
+    wait(ms, signal) {
+      if (pending || signal?.aborted) {
+        pending = false;
+        return Promise.resolve();
+      }
+      return new Promise((resolveWait) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          wakeWaiter = undefined;
+          resolveWait();
+        };
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener("abort", done, { once: true });
+        wakeWaiter = done;
+      });
+    },
+  };
 }
 
 function plural(count: number, noun: string): string {

@@ -8,7 +8,7 @@ import type { ObjectStore, Queue } from "../ports.ts";
 import { resolveFfmpegBinaries, type FfmpegBinaries } from "../media/ffmpeg-binaries.ts";
 import { openQueueSet, type QueueSet } from "../queue/queue-set.ts";
 import { createObjectStore } from "../storage/create-object-store.ts";
-import { createWorker, type Worker } from "../runtime/worker.ts";
+import { createWorker, type Worker, type WorkerOptions } from "../runtime/worker.ts";
 import type { PermanentFailureHook } from "../runtime/types.ts";
 import type { PipelineDeps } from "./deps.ts";
 import { createStageHandlers } from "./stage-handlers.ts";
@@ -74,7 +74,11 @@ export function failJobHook(deps: PipelineDeps): PermanentFailureHook {
 }
 
 /** Starts one worker per stage (or the given stages), polling their queues in this process. */
-export function startStageWorkers(env: PipelineEnvironment, stages: readonly Stage[] = STAGES): Worker[] {
+export function startStageWorkers(
+  env: PipelineEnvironment,
+  stages: readonly Stage[] = STAGES,
+  hooks: Pick<WorkerOptions, "onSettled"> = {},
+): Worker[] {
   const { deps, queueSet } = env;
   const handlers = createStageHandlers(deps);
   const { config } = deps;
@@ -90,6 +94,7 @@ export function startStageWorkers(env: PipelineEnvironment, stages: readonly Sta
       visibilityTimeoutSeconds: config.queueSettings.visibilityTimeoutSeconds,
       heartbeatSeconds: config.worker.heartbeatSeconds,
       onPermanentFailure: failJobHook(deps),
+      onSettled: hooks.onSettled,
     });
     worker.start();
     return worker;

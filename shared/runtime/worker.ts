@@ -33,6 +33,8 @@ export interface WorkerOptions {
   onPermanentFailure?: PermanentFailureHook;
   /** How long stop() lets running handlers finish before aborting and releasing them (default 30). */
   stopGraceSeconds?: number;
+  /** Called each time a received message is settled (handled, failed for good, retried or released). */
+  onSettled?: () => void;
 }
 
 export interface Worker {
@@ -248,6 +250,7 @@ export function createWorker(options: WorkerOptions): Worker {
     jobs.delete(job);
     job.markFinished();
     wake();
+    options.onSettled?.();
   }
 
   async function release(job: Job): Promise<void> {

@@ -43,7 +43,11 @@ export async function createSandbox(extraEnv: Record<string, string> = {}): Prom
   };
 }
 
-/** Runs one file through the whole pipeline in this process, writing the HLS tree under the sandbox. */
+/**
+ * Runs one file through the whole pipeline in this process, writing the HLS tree under the sandbox.
+ * The job is read again only when a worker settles a message: the ten-minute safety-net poll
+ * would make any job whose end no worker announces time its test out.
+ */
 export async function runPipeline(sandbox: Sandbox, file: string, options: Partial<ProcessOptions> = {}): Promise<ProcessResult> {
-  return processFile(sandbox.config, silentLogger(), { file, outDir: join(sandbox.root, "out", `${Date.now()}`), pollMilliseconds: 100, ...options });
+  return processFile(sandbox.config, silentLogger(), { file, outDir: join(sandbox.root, "out", `${Date.now()}`), pollMilliseconds: 600_000, ...options });
 }
