@@ -50,7 +50,7 @@ export function createTranscodeHandler(deps: PipelineDeps): MessageHandler {
           startTime: chunk.startTime,
           firstSegment: chunk.firstSegment,
           keyframeOffsets: chunk.keyframeOffsets,
-          filters: { frameRate: job.plan.chunks.frameRate, toneMap: job.plan.toneMap },
+          filters: { frameRate: job.plan.chunks.frameRate, toneMap: job.plan.toneMap, fullRange: job.source.video.fullRange },
           preset: job.plan.x264Preset,
           threads: threadsForChunk(job.plan.chunks.chunks.length, deps),
           outputs,

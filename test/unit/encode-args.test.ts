@@ -99,7 +99,7 @@ const CHUNK: TranscodeChunkArgs = {
   startTime: 12,
   firstSegment: 3,
   keyframeOffsets: [0, 120, 240],
-  filters: { frameRate: { num: 30, den: 1 }, toneMap: null },
+  filters: { frameRate: { num: 30, den: 1 }, toneMap: null, fullRange: false },
   preset: "veryfast",
   threads: 1,
   outputs: outputsFor(RENDITIONS),
@@ -218,10 +218,18 @@ describe("transcodeChunkArgs", () => {
       "-filter_complex_threads", "1",
       "-filter_complex",
       "[0:v:0]yadif=mode=0:parity=-1:deint=1,fps=30/1,tpad=stop_mode=clone:stop_duration=1,split=3[sv0][sv1][sv2];" +
-        "[sv0]scale=1280:720:flags=bicubic:out_range=tv,setsar=1,format=yuv420p[v0];" +
-        "[sv1]scale=854:480:flags=bicubic:out_range=tv,setsar=1,format=yuv420p[v1];" +
-        "[sv2]scale=640:360:flags=bicubic:out_range=tv,setsar=1,format=yuv420p[v2]",
+        "[sv0]scale=1280:720:flags=bicubic:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v0];" +
+        "[sv1]scale=854:480:flags=bicubic:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v1];" +
+        "[sv2]scale=640:360:flags=bicubic:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v2]",
     ]);
+  });
+
+  it("converts a full-range source to limited range, leaving the scaler to read the frames' range", () => {
+    const args = transcodeChunkArgs({ ...CHUNK, filters: { ...CHUNK.filters, fullRange: true }, outputs: outputsFor(RENDITIONS.slice(2)) });
+    expect(args[args.indexOf("-filter_complex") + 1]).toBe(
+      "[0:v:0]yadif=mode=0:parity=-1:deint=1,fps=30/1,tpad=stop_mode=clone:stop_duration=1[sv0];" +
+        "[sv0]scale=640:360:flags=bicubic:out_range=tv,setsar=1,format=yuv420p[v0]",
+    );
   });
 
   it("repeats every codec option once PER OUTPUT (options written once would apply to the next output only)", () => {
@@ -269,7 +277,7 @@ describe("transcodeChunkArgs", () => {
       "-filter_complex_threads", "1",
       "-filter_complex",
       "[0:v:0]yadif=mode=0:parity=-1:deint=1,fps=30/1,tpad=stop_mode=clone:stop_duration=1[sv0];" +
-        "[sv0]scale=640:360:flags=bicubic:out_range=tv,setsar=1,format=yuv420p[v0]",
+        "[sv0]scale=640:360:flags=bicubic:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v0]",
       "-map", "[v0]",
       "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main",
       "-b:v", "800k", "-maxrate", "880k", "-bufsize", "1600k",
@@ -289,7 +297,7 @@ describe("transcodeChunkArgs", () => {
   it("tone-maps HDR before the fps filter and clamps a negative seek to 0", () => {
     const args = transcodeChunkArgs({
       ...CHUNK, seekSeconds: -0.001, frameCount: 1, keyframeOffsets: [0],
-      filters: { frameRate: { num: 30000, den: 1001 }, toneMap: "hlg" }, outputs: outputsFor(RENDITIONS.slice(0, 1)),
+      filters: { frameRate: { num: 30000, den: 1001 }, toneMap: "hlg", fullRange: false }, outputs: outputsFor(RENDITIONS.slice(0, 1)),
     });
     expect(args[args.indexOf("-ss") + 1]).toBe("0.000000");
     expect(args[args.indexOf("-filter_complex") + 1]).toBe(
