@@ -195,8 +195,10 @@ function pipelineOutcome(pipeline: Measured): { status: string; ready: boolean; 
 
 /** Every round's figures folded into one: means of times, ratios of sums, maxima of memory. */
 function summarise(rounds: readonly Round[]) {
-  const total = (variant: Variant, pick: (m: Measured) => number) => rounds.reduce((sum, r) => sum + pick(r[variant]), 0);
-  const mean = (variant: Variant, pick: (m: Measured) => number) => total(variant, pick) / rounds.length;
+  const sumOf = (pick: (r: Round) => number) => rounds.reduce((sum, r) => sum + pick(r), 0);
+  const meanOf = (pick: (r: Round) => number) => sumOf(pick) / rounds.length;
+  const total = (variant: Variant, pick: (m: Measured) => number) => sumOf((r) => pick(r[variant]));
+  const mean = (variant: Variant, pick: (m: Measured) => number) => meanOf((r) => pick(r[variant]));
   const most = (variant: Variant, pick: (m: Measured) => number) => Math.max(...rounds.map((r) => pick(r[variant])));
   const wall = (m: Measured) => m.wallSeconds;
   const cpu = (m: Measured) => m.cpuSeconds;
@@ -204,8 +206,6 @@ function summarise(rounds: readonly Round[]) {
     .map((r) => r.pipeline.memory.largestProcess)
     .reduce((a, b) => ((b?.peakRssMB ?? 0) > (a?.peakRssMB ?? 0) ? b : a), null);
   const ratios = rounds.map((r) => r.wallRatio);
-  const sumOf = (pick: (r: Round) => number) => rounds.reduce((sum, r) => sum + pick(r), 0);
-  const meanOf = (pick: (r: Round) => number) => sumOf(pick) / rounds.length;
   return {
     rounds: rounds.length,
     wallSeconds: { single: round(mean("single", wall), 1), pipeline: round(mean("pipeline", wall), 1) },
