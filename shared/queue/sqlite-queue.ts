@@ -69,12 +69,23 @@ export function deadLetterQueueName(queueName: string): string {
   return `${queueName}-dlq`;
 }
 
+/**
+ * better-sqlite3 12 wraps databases and statements in node::ObjectWrap. Built against Node 24.19+
+ * headers, a wrapper that the garbage collector frees outside a JavaScript context (an idle-time
+ * GC) aborts the process: "Assertion failed: (env) != nullptr" in RemoveEnvironmentCleanupHook.
+ * So no wrapper is ever left for the collector: every statement is prepared once when the store
+ * opens (`db.pragma()` would prepare a new one per call), and the database and its statements are
+ * held here until the process exits, closed ones included (closing frees their SQLite memory; what
+ * stays is a few small objects per store). better-sqlite3 13 fixes this but needs Node 22.
+ */
+const keepForProcessLifetime = new Set<object>();
+
 /** Opens (creating if needed) the SQLite file that holds every embedded queue. */
 export function createSqliteQueueStore(options: SqliteQueueStoreOptions): SqliteQueueStore {
   const pollIntervalMs = options.pollIntervalMs ?? 100;
   mkdirSync(dirname(options.file), { recursive: true });
   const db = new Database(options.file, { timeout: options.busyTimeoutMs ?? 5000 });
-  db.pragma("journal_mode = WAL");
+  db.exec("PRAGMA journal_mode = WAL");
   db.exec(SCHEMA);
 
   // Wakes receives waiting in this process when a message is sent here. Writes by other
@@ -118,6 +129,8 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
        FROM messages WHERE queue = ?`,
     ),
   };
+
+  keepForProcessLifetime.add(db).add(statements);
 
   const insertMany = db.transaction((queueName: string, bodies: string[], now: number) =>
     bodies.map((body) => {
@@ -320,7 +333,9 @@ function watchOtherProcesses(db: Database.Database, intervalMs: number, onChange
   let waiting = 0;
   let ticker: NodeJS.Timeout | undefined;
   let version: unknown;
-  const read = () => db.pragma("data_version", { simple: true });
+  const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
+  keepForProcessLifetime.add(dataVersion);
+  const read = () => dataVersion.get();
   const stop = () => {
     clearInterval(ticker);
     ticker = undefined;

@@ -2,6 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeleteQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../shared/config.ts";
 import { STAGES } from "../../shared/messages.ts";
@@ -66,6 +69,19 @@ queueContract("SqsQueue (fauxqs)", async (settings) => {
   };
 });
 
+/** The native class under better-sqlite3's Database: its prepare() makes every statement (db.pragma and db.transaction's too). */
+function nativeDatabasePrototype(): { prepare(...args: unknown[]): unknown } {
+  const probe = new Database(":memory:");
+  probesKeptForProcessLifetime.push(probe);
+  const native = Object.getOwnPropertySymbols(probe)
+    .map((symbol) => (probe as unknown as Record<symbol, { prepare?: unknown }>)[symbol])
+    .find((value) => typeof value?.prepare === "function");
+  probe.close();
+  if (!native) throw new Error("better-sqlite3's native database was not found");
+  return Object.getPrototypeOf(native) as { prepare(...args: unknown[]): unknown };
+}
+const probesKeptForProcessLifetime: object[] = [];
+
 describe("SqliteQueueStore", () => {
   it("keeps queues in one file apart, and shares them between two open stores", async () => {
     const file = join(tempDir(), "nested", "queues.sqlite");
@@ -117,6 +133,49 @@ describe("SqliteQueueStore", () => {
     setTimeout(() => store.close(), 100);
     expect(await waiting).toEqual([]);
     await expect(queue.send("after close")).rejects.toThrow(/closed/);
+  });
+
+  it("prepares every statement when it opens and keeps them, closed or not, for the life of the process", async () => {
+    // Node 24.19+ aborts when the collector frees a better-sqlite3 statement outside JavaScript
+    // (sqlite-queue.ts, keepForProcessLifetime): no use may prepare one, and none may be collected.
+    const prepare = vi.spyOn(nativeDatabasePrototype(), "prepare");
+    const file = join(tempDir(), "queues.sqlite");
+    const wrappers: WeakRef<object>[] = [];
+    const writer = createSqliteQueueStore({ file });
+    await (async () => {
+      const store = createSqliteQueueStore({ file, pollIntervalMs: 10 });
+      const preparedWhenOpened = prepare.mock.calls.length;
+      expect(preparedWhenOpened).toBeGreaterThan(10);
+      try {
+        const queue = store.queue("q", { visibilityTimeoutSeconds: 30, maxReceiveCount: 1 });
+        await queue.send("a");
+        await queue.sendBatch(["b", "c"]);
+        const [first] = await queue.receive({ maxMessages: 1 });
+        await queue.changeVisibility(first!.receiptHandle, 0);
+        expect(await queue.receive({ maxMessages: 10 })).toHaveLength(2); // "a" went to the dead-letter queue
+        await queue.depth();
+        // A wait that only the other connection's write ends: the store polls the file's version.
+        const waiting = queue.receive({ waitSeconds: 5 });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await writer.queue("q", { visibilityTimeoutSeconds: 30, maxReceiveCount: 1 }).send("d");
+        const [fromWriter] = await waiting;
+        await queue.delete(fromWriter!.receiptHandle);
+        expect(prepare.mock.calls.length).toBe(preparedWhenOpened);
+      } finally {
+        store.close();
+      }
+      for (const made of [...prepare.mock.contexts, ...prepare.mock.results.map((result) => result.value)]) {
+        wrappers.push(new WeakRef(made as object));
+      }
+      prepare.mockRestore();
+    })();
+    writer.close();
+
+    await new Promise((resolve) => setTimeout(resolve, 0)); // a WeakRef holds its target until the job ends
+    setFlagsFromString("--expose-gc");
+    (runInNewContext("gc") as () => void)();
+    expect(wrappers.length).toBeGreaterThan(10);
+    expect(wrappers.filter((ref) => ref.deref() === undefined)).toHaveLength(0);
   });
 
   it("rejects out-of-range options", async () => {
