@@ -22,4 +22,13 @@ describe.skipIf(!hasDockerCompose())("docker-compose.yml (skipped without docker
     expect(stdout).toContain("VODPIPE_DATA_DIR: /data");
     expect(stdout).toMatch(/^volumes:\n\s+vodpipe-data:/m);
   });
+
+  it("gives the container its own node_modules, so its install leaves the host's alone", async () => {
+    const { stdout } = await run("docker-compose", ["-f", "docker-compose.yml", "config"]);
+    const service = stdout.slice(stdout.indexOf("vodpipe:"), stdout.search(/^volumes:/m));
+    // The checkout is mounted at /app; a volume of its own shadows /app/node_modules. (Short
+    // syntax from docker-compose 1.x, long syntax from Compose v2.)
+    expect(service).toMatch(/:\/app(:rw)?$|target: \/app$/m);
+    expect(service).toMatch(/^\s*- \/app\/node_modules$|target: \/app\/node_modules$/m);
+  });
 });
