@@ -127,7 +127,7 @@ function statusKilobytes(status: string, key: keyof typeof STATUS_FIELDS): numbe
 }
 
 /** A process's children, from each of its threads' `children` list (a child belongs to the thread that forked it). */
-function childrenOf(pid: number): number[] {
+export function childrenOf(pid: number): number[] {
   let threads: string[];
   try {
     threads = readdirSync(`/proc/${pid}/task`);

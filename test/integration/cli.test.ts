@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { mediaFile } from "../support/media.ts";
 import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";
 import { until } from "../support/wait.ts";
-import { clockTicksPerSecond, parseProcStat } from "../../bench/measure.ts";
+import { childrenOf, clockTicksPerSecond, parseProcStat } from "../../bench/measure.ts";
 import { readJob } from "../../shared/job.ts";
 import { createObjectStore } from "../../shared/storage/create-object-store.ts";
 
@@ -78,16 +78,13 @@ describe("the vodpipe command", () => {
 
 /** Pids of the ffmpeg processes whose parent is `parent` (from /proc). */
 function ffmpegChildren(parent: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+  return childrenOf(parent).filter((pid) => {
     try {
-      const stat = parseProcStat(readFileSync(`/proc/${entry}/stat`, "utf8"), clockTicksPerSecond());
-      if (stat.ppid === parent && stat.name === "ffmpeg") pids.push(stat.pid);
+      return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"), clockTicksPerSecond()).name === "ffmpeg";
     } catch {
-      // The process ended while we looked.
+      return false; // the process ended while we looked
     }
-  }
-  return pids;
+  });
 }
 
 describe("vodpipe process on SIGTERM", () => {
