@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 
@@ -16,16 +16,19 @@ function hasDockerCompose(): boolean {
 // There is no Docker engine on the build machines; `docker-compose config` still parses and
 // validates the file. .ci/run installs Debian's docker-compose, so CI never skips this.
 describe.skipIf(!hasDockerCompose())("docker-compose.yml (skipped without docker-compose: apt-get install docker-compose)", () => {
-  it("is a valid compose file with the vodpipe service and its data volume", async () => {
-    const { stdout } = await run("docker-compose", ["-f", "docker-compose.yml", "config"]);
-    expect(stdout).toMatch(/^services:\n\s+vodpipe:/m);
-    expect(stdout).toContain("VODPIPE_DATA_DIR: /data");
-    expect(stdout).toMatch(/^volumes:\n\s+vodpipe-data:/m);
+  let composeConfig: string;
+  beforeAll(async () => {
+    composeConfig = (await run("docker-compose", ["-f", "docker-compose.yml", "config"])).stdout;
   });
 
-  it("gives the container its own node_modules, so its install leaves the host's alone", async () => {
-    const { stdout } = await run("docker-compose", ["-f", "docker-compose.yml", "config"]);
-    const service = stdout.slice(stdout.indexOf("vodpipe:"), stdout.search(/^volumes:/m));
+  it("is a valid compose file with the vodpipe service and its data volume", () => {
+    expect(composeConfig).toMatch(/^services:\n\s+vodpipe:/m);
+    expect(composeConfig).toContain("VODPIPE_DATA_DIR: /data");
+    expect(composeConfig).toMatch(/^volumes:\n\s+vodpipe-data:/m);
+  });
+
+  it("gives the container its own node_modules, so its install leaves the host's alone", () => {
+    const service = composeConfig.slice(composeConfig.indexOf("vodpipe:"), composeConfig.search(/^volumes:/m));
     // The checkout is mounted at /app; a volume of its own shadows /app/node_modules. (Short
     // syntax from docker-compose 1.x, long syntax from Compose v2.)
     expect(service).toMatch(/:\/app(:rw)?$|target: \/app$/m);
