@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { listAll } from "../ports.ts";
 import { keys } from "../keys.ts";
 import { h264CodecString } from "../hls/h264-codec-string.ts";
+import { parseMediaPlaylist } from "../hls/parse-playlist.ts";
 import { readFirstVideoAccessUnit, readFirstVideoAccessUnitOfPrefix, type FirstAccessUnit } from "../hls/ts-reader.ts";
 import { enqueue, nowIso, withTempDir, type PipelineDeps } from "./deps.ts";
 import { failJobOnPermanentError, type ActiveJob } from "./job-guard.ts";
@@ -29,20 +30,6 @@ export interface PartRecord {
   details?: unknown;
 }
 
-/** Parses ffmpeg's own media playlist: segment file names and durations, in order. */
-export function parseFfmpegPlaylist(text: string): Array<{ uri: string; duration: number }> {
-  const segments: Array<{ uri: string; duration: number }> = [];
-  let duration: number | undefined;
-  for (const line of text.split(/\r?\n/)) {
-    if (line.startsWith("#EXTINF:")) duration = Number(line.slice(8).split(",")[0]);
-    else if (line && !line.startsWith("#") && duration !== undefined) {
-      segments.push({ uri: line.trim(), duration });
-      duration = undefined;
-    }
-  }
-  return segments;
-}
-
 /**
  * Uploads the segments ffmpeg wrote for one rendition into the output tree and describes them.
  * `video` segments also get their first-frame byte range and codec string.
@@ -55,7 +42,7 @@ export async function uploadSegments(
   playlistFile: string,
   video: boolean,
 ): Promise<{ segments: SegmentRecord[]; codec?: string }> {
-  const listed = parseFfmpegPlaylist(await readFile(join(localDir, playlistFile), "utf8"));
+  const listed = parseMediaPlaylist(await readFile(join(localDir, playlistFile), "utf8")).segments;
   const segments: SegmentRecord[] = [];
   let codec: string | undefined;
   for (const { uri, duration } of listed) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildOutputs } from "../../services/publish/build-outputs.ts";
 import type { ActiveJob } from "../../shared/pipeline/job-guard.ts";
-import { parseFfmpegPlaylist, type PartRecord } from "../../shared/pipeline/parts.ts";
+import type { PartRecord } from "../../shared/pipeline/parts.ts";
 
 // A 10 s, 30 fps video with audio: three 4/4/2 s segments in two chunks, two renditions.
 const JOB: ActiveJob = {
@@ -255,28 +255,5 @@ describe("buildOutputs", () => {
     expect(() => buildOutputs(JOB, partsMap(PARTS.filter((p) => p.part !== "audio")))).toThrow("missing audio segments");
     const noCodec = PARTS.map((p) => (p.part === "chunk-000" ? { ...p, codecs: { "720p": "avc1.64001f" } } : p));
     expect(() => buildOutputs(JOB, partsMap(noCodec))).toThrow("no codec string recorded for 360p");
-  });
-});
-
-describe("parseFfmpegPlaylist", () => {
-  it("reads segment names and durations in order", () => {
-    const text = [
-      "#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:4", "#EXT-X-MEDIA-SEQUENCE:3", "#EXT-X-PLAYLIST-TYPE:VOD",
-      "#EXTINF:4.000000,", "seg-00003.ts", "#EXTINF:4.000000,", "seg-00004.ts", "#EXTINF:4.200000,", "seg-00005.ts", "#EXT-X-ENDLIST", "",
-    ].join("\n");
-    expect(parseFfmpegPlaylist(text)).toEqual([
-      { uri: "seg-00003.ts", duration: 4 },
-      { uri: "seg-00004.ts", duration: 4 },
-      { uri: "seg-00005.ts", duration: 4.2 },
-    ]);
-  });
-
-  it("handles CRLF, titles, other tags between EXTINF and the URI, and URIs without EXTINF", () => {
-    const text = "#EXTM3U\r\n#EXTINF:2.002,first\r\n#EXT-X-DISCONTINUITY\r\nseg-00000.ts\r\nstray.ts\r\n#EXTINF:0.5,\r\nseg-00001.ts \r\n";
-    expect(parseFfmpegPlaylist(text)).toEqual([
-      { uri: "seg-00000.ts", duration: 2.002 },
-      { uri: "seg-00001.ts", duration: 0.5 },
-    ]);
-    expect(parseFfmpegPlaylist("")).toEqual([]);
   });
 });
