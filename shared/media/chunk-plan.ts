@@ -55,10 +55,11 @@ export function planChunks(input: ChunkPlanInput): ChunkPlan {
   // out evenly: 60 s at 4 s is 14 segments of 4.29 s, not 15, and both workers finish together.
   // Allowed lengths: 0.75x-1.5x.
   const counts = input.parallelism > 1 ? evenCounts(totalFrames, nominalFrames, input.parallelism) : [];
-  // Every video with a segment for each worker is shared, even one shorter than a chunk: on 2
-  // cores, two single-threaded chunks of a 12 s 1080p video finish about 7% sooner than one
-  // chunk encoded with two threads.
-  const evenlyShared = counts.length > 0;
+  // A video longer than a chunk is spread over every worker, and so is a shorter one that has a
+  // segment for each: on 2 cores, two single-threaded chunks of a 12 s 1080p video finish about
+  // 7% sooner than one chunk encoded with two threads.
+  const longerThanOneChunk = totalFrames / fps > input.chunkSeconds + 1e-9;
+  const evenlyShared = input.parallelism > 1 && (longerThanOneChunk || counts.length > 0);
   const layout = (segmentCount: number) => layOutChunks(input, fps, totalFrames, segmentCount, evenlyShared);
 
   let segmentCount = Math.max(1, Math.round(totalFrames / nominalFrames));
@@ -105,13 +106,13 @@ function layOutChunks(
   fps: number,
   totalFrames: number,
   segmentCount: number,
-  shared: boolean,
+  evenlyShared: boolean,
 ): { segmentStarts: number[]; chunks: PlannedChunk[]; aligned: boolean } {
   const segmentStarts = Array.from({ length: segmentCount }, (_, i) => Math.round((i * totalFrames) / segmentCount));
   const segmentSeconds = totalFrames / fps / segmentCount;
 
   let chunkCount = Math.max(1, Math.round((segmentCount * segmentSeconds) / input.chunkSeconds));
-  if (shared) chunkCount = Math.ceil(chunkCount / input.parallelism) * input.parallelism;
+  if (evenlyShared) chunkCount = Math.ceil(chunkCount / input.parallelism) * input.parallelism;
   chunkCount = Math.min(chunkCount, segmentCount);
 
   // Spread segments evenly; earlier chunks take the remainder so the longest work starts first.

@@ -152,6 +152,8 @@ describe("planChunks", () => {
     // 5.9 s: two segments would be shorter than 0.75x, so one worker encodes it whole.
     expect(shape(plan({ durationSeconds: 5.9, parallelism: 2 }))).toEqual([[0, 0, 177]]);
     expect(shape(plan({ durationSeconds: 12, parallelism: 1 }))).toEqual([[0, 0, 360]]);
+    // 18 s for 8 workers: no even count fits, but longer than a chunk, so one chunk per segment.
+    expect(shape(plan({ durationSeconds: 18, parallelism: 8 }))).toHaveLength(5);
   });
 
   it("starts each chunk's copy at the last source keyframe at or before its start, on the file's timeline", () => {
