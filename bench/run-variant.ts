@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadConfig, type Config } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
-import { processFile } from "../shared/cli/process-command.ts";
+import { processFile } from "../app/cli/process-command.ts";
 import { resolveFfmpegBinaries, type FfmpegBinaries } from "../shared/media/ffmpeg-binaries.ts";
 import { probeContainer, probeVideoPackets } from "../shared/media/probe.ts";
 import { runProcess } from "../shared/media/run-process.ts";

@@ -9,7 +9,7 @@ import { runProcess } from "../../shared/media/run-process.ts";
 import type { PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
 import { runPartOnce, uploadSegments } from "../../shared/pipeline/parts.ts";
-import type { MessageHandler } from "../../shared/runtime/types.ts";
+import type { MessageHandler } from "../../shared/consumer/types.ts";
 
 export const AUDIO_RENDITION_NAME = "audio";
 

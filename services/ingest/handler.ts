@@ -9,7 +9,7 @@ import { parsePacketCsv, probeContainer, readVideoPacketsCsv, remuxForProbeArgs 
 import { ProcessCrashedError, runProcess } from "../../shared/media/run-process.ts";
 import { assertFileSize, assertUsableContainer, describeSource, type SourceInfo } from "../../shared/media/source-info.ts";
 import { enqueue, nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
-import type { HandlerContext, MessageHandler } from "../../shared/runtime/types.ts";
+import type { HandlerContext, MessageHandler } from "../../shared/consumer/types.ts";
 import { explainProbeFailure, sniffNonVideo } from "./explain-probe-failure.ts";
 
 /** A video id for an object dropped anywhere in the bucket: `sources/{id}/…` keeps its id. */

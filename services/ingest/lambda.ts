@@ -1,3 +1,3 @@
-import { createStageLambda } from "../../shared/pipeline/entry.ts";
+import { createStageLambda } from "../../app/entry.ts";
 
 export const handler = createStageLambda("ingest");

@@ -7,7 +7,7 @@ import type { ActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { PartRecord, SegmentRecord } from "../../shared/pipeline/parts.ts";
 import { AUDIO_RENDITION } from "../../shared/media/ladder-table.ts";
 import { partNames } from "../../shared/keys.ts";
-import type { ThumbnailResult } from "../thumbnails/render-thumbnails.ts";
+import type { ThumbnailResult } from "../../shared/media/thumbnail-result.ts";
 
 /** What the thumbnails part records: the render result and the folder its files went to. */
 type ThumbnailDetails = ThumbnailResult & { folder: string };

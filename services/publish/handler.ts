@@ -9,7 +9,7 @@ import { listAll } from "../../shared/ports.ts";
 import { nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { failJobOnPermanentError, loadActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { PartRecord } from "../../shared/pipeline/parts.ts";
-import type { MessageHandler } from "../../shared/runtime/types.ts";
+import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { buildOutputs } from "./build-outputs.ts";
 
 /**

@@ -5,7 +5,7 @@ import { splitArgs } from "../../shared/media/encode-args.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
 import { enqueue, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { failJobOnPermanentError, loadActiveJob } from "../../shared/pipeline/job-guard.ts";
-import type { MessageHandler } from "../../shared/runtime/types.ts";
+import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { RetryableError } from "../../shared/errors.ts";
 
 /** Extra source copied past a chunk's end, so B-frames shown before the cut are in the file. */

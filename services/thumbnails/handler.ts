@@ -6,7 +6,7 @@ import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
 import type { PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
 import { runPartOnce } from "../../shared/pipeline/parts.ts";
-import type { MessageHandler } from "../../shared/runtime/types.ts";
+import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { renderThumbnails } from "./render-thumbnails.ts";
 
 const CONTENT_TYPES: Record<string, string> = { ".jpg": "image/jpeg", ".webp": "image/webp", ".vtt": "text/vtt" };

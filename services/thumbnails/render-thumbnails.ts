@@ -13,6 +13,7 @@ import {
   type StoryboardPlan,
 } from "../../shared/media/thumbnail-plan.ts";
 import { extractFrames, type FrameSize, type FrameSource } from "./extract-frames.ts";
+import type { ImageFormat, PosterCandidate, ThumbnailFile, ThumbnailResult } from "../../shared/media/thumbnail-result.ts";
 
 export interface RenderThumbnailsOptions {
   inputPath: string;
@@ -37,37 +38,6 @@ export interface RenderThumbnailsOptions {
    * 1080p source at a fraction of the cost.
    */
   maxKeyframeGapSeconds?: number;
-}
-
-export type ImageFormat = "jpeg" | "webp";
-
-export interface ThumbnailFile {
-  /** Relative to outDir. */
-  path: string;
-  width: number;
-  height: number;
-  format: ImageFormat;
-}
-
-export interface PosterCandidate {
-  time: number;
-  entropy: number;
-  /** Mean standard deviation of R, G and B: breaks entropy ties. */
-  contrast: number;
-}
-
-export interface ThumbnailResult {
-  poster: { time: number; entropy: number; candidates: PosterCandidate[]; files: ThumbnailFile[] };
-  storyboard: {
-    vtt: string;
-    sheets: ThumbnailFile[];
-    tileWidth: number;
-    tileHeight: number;
-    columns: number;
-    rows: number;
-    interval: number;
-    tileCount: number;
-  };
 }
 
 // Fixed encoder settings: the same frame always gives the same bytes (sharp writes no metadata).

@@ -8,7 +8,7 @@ import { runProcess } from "../../shared/media/run-process.ts";
 import type { PipelineDeps } from "../../shared/pipeline/deps.ts";
 import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
 import { runPartOnce, uploadSegments, type SegmentRecord } from "../../shared/pipeline/parts.ts";
-import type { MessageHandler } from "../../shared/runtime/types.ts";
+import type { MessageHandler } from "../../shared/consumer/types.ts";
 
 /**
  * A job with fewer chunks than the transcode concurrency leaves cores idle: its chunks get every

@@ -1,3 +1,3 @@
-import { runStageWorker } from "../../shared/pipeline/entry.ts";
+import { runStageWorker } from "../../app/entry.ts";
 
 await runStageWorker("transcode");

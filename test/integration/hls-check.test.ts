@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCheckCommand } from "../../shared/cli/check-command.ts";
+import { runCheckCommand } from "../../app/cli/check-command.ts";
 import { measureBandwidth } from "../../shared/hls/bandwidth.ts";
 import { checkHls, type HlsReport } from "../../shared/hls/check-hls.ts";
 import { RULES } from "../../shared/hls/conformance-rules.ts";

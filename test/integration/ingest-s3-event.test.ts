@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReadStream } from "node:fs";
 import { silentLogger } from "../../shared/logger.ts";
 import { readJob } from "../../shared/job.ts";
-import { openPipelineEnvironment, startStageWorkers } from "../../shared/pipeline/runtime.ts";
+import { openPipelineEnvironment, startStageWorkers } from "../../app/environment.ts";
 import { videoIdForKey } from "../../services/ingest/handler.ts";
 import { mediaFile } from "../support/media.ts";
 import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";

@@ -7,7 +7,7 @@ import { silentLogger } from "../../shared/logger.ts";
 import { keys } from "../../shared/keys.ts";
 import { readJob } from "../../shared/job.ts";
 import { serialize } from "../../shared/messages.ts";
-import { openPipelineEnvironment, startStageWorkers } from "../../shared/pipeline/runtime.ts";
+import { openPipelineEnvironment, startStageWorkers } from "../../app/environment.ts";
 import { mediaFile } from "../support/media.ts";
 import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";
 import { sleep, until } from "../support/wait.ts";

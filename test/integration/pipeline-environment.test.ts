@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../shared/config.ts";
-import { openPipelineEnvironment } from "../../shared/pipeline/runtime.ts";
+import { openPipelineEnvironment } from "../../app/environment.ts";
 import { silentLogger } from "../../shared/logger.ts";
 
 describe("the pipeline environment", () => {

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../shared/logger.ts";
 import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
-import { renderThumbnails, type ThumbnailResult } from "../../services/thumbnails/render-thumbnails.ts";
+import { renderThumbnails } from "../../services/thumbnails/render-thumbnails.ts";
+import type { ThumbnailResult } from "../../shared/media/thumbnail-result.ts";
 import { mediaFile } from "../support/media.ts";
 
 const ffmpeg = resolveFfmpegBinaries().ffmpeg;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type Config } from "../../shared/config.ts";
 import { silentLogger } from "../../shared/logger.ts";
-import { processFile, type ProcessOptions, type ProcessResult } from "../../shared/cli/process-command.ts";
+import { processFile, type ProcessOptions, type ProcessResult } from "../../app/cli/process-command.ts";
 
 /** Settings that keep a pipeline test to seconds: 2 s segments, 4 s chunks, two small rungs. */
 export const FAST_TEST_ENV: Record<string, string> = {

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { InvalidMediaError, PermanentError, RetryableError } from "../../shared/errors.ts";
 import type { ReceivedMessage } from "../../shared/ports.ts";
-import { createSqsLambdaHandler, type SqsEvent, type SqsRecord } from "../../shared/runtime/lambda.ts";
-import type { HandlerContext } from "../../shared/runtime/types.ts";
+import { createSqsLambdaHandler, type SqsEvent, type SqsRecord } from "../../shared/consumer/lambda.ts";
+import type { HandlerContext } from "../../shared/consumer/types.ts";
 import { createMemoryQueue } from "../support/memory-queue.ts";
 import { captureLogs } from "../support/capture-logs.ts";
 

@@ -2,9 +2,9 @@ import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { InvalidMediaError, PermanentError, RetryableError } from "../../shared/errors.ts";
 import type { ReceivedMessage } from "../../shared/ports.ts";
-import { createBackoff } from "../../shared/runtime/backoff.ts";
-import type { MessageHandler } from "../../shared/runtime/types.ts";
-import { createWorker, type Worker, type WorkerOptions } from "../../shared/runtime/worker.ts";
+import { createBackoff } from "../../shared/consumer/backoff.ts";
+import type { MessageHandler } from "../../shared/consumer/types.ts";
+import { createWorker, type Worker, type WorkerOptions } from "../../shared/consumer/worker.ts";
 import { createMemoryQueue, type MemoryQueue, type QueueCall } from "../support/memory-queue.ts";
 import { captureLogs } from "../support/capture-logs.ts";
 

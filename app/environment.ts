@@ -1,16 +1,16 @@
 import { mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import type { Config } from "../config.ts";
-import { markFailed } from "../job.ts";
-import type { Logger } from "../logger.ts";
-import { STAGES, type Stage } from "../messages.ts";
-import type { ObjectStore, Queue } from "../ports.ts";
-import { resolveFfmpegBinaries, type FfmpegBinaries } from "../media/ffmpeg-binaries.ts";
-import { openQueueSet, type QueueSet } from "../queue/queue-set.ts";
-import { createObjectStore } from "../storage/create-object-store.ts";
-import { createWorker, type Worker, type WorkerOptions } from "../runtime/worker.ts";
-import type { PermanentFailureHook } from "../runtime/types.ts";
-import type { PipelineDeps } from "./deps.ts";
+import type { Config } from "../shared/config.ts";
+import { markFailed } from "../shared/job.ts";
+import type { Logger } from "../shared/logger.ts";
+import { STAGES, type Stage } from "../shared/messages.ts";
+import type { ObjectStore, Queue } from "../shared/ports.ts";
+import { resolveFfmpegBinaries, type FfmpegBinaries } from "../shared/media/ffmpeg-binaries.ts";
+import { openQueueSet, type QueueSet } from "../shared/queue/queue-set.ts";
+import { createObjectStore } from "../shared/storage/create-object-store.ts";
+import { createWorker, type Worker, type WorkerOptions } from "../shared/consumer/worker.ts";
+import type { PermanentFailureHook } from "../shared/consumer/types.ts";
+import type { PipelineDeps } from "../shared/pipeline/deps.ts";
 import { createStageHandlers } from "./stage-handlers.ts";
 
 export interface PipelineEnvironment {

@@ -1,6 +1,6 @@
-import { errorMessage } from "../errors.ts";
-import { checkHls } from "../hls/check-hls.ts";
-import { resolveFfmpegBinaries, type FfmpegBinaries } from "../media/ffmpeg-binaries.ts";
+import { errorMessage } from "../../shared/errors.ts";
+import { checkHls } from "../../shared/hls/check-hls.ts";
+import { resolveFfmpegBinaries, type FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 
 const USAGE = "usage: vodpipe check <dir | master.m3u8>\n";
 

@@ -2,13 +2,13 @@ import { existsSync, statSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import type { Config } from "../config.ts";
-import { markFailed, readJob, type JobRecord } from "../job.ts";
-import { keys } from "../keys.ts";
-import type { Logger } from "../logger.ts";
-import { serialize } from "../messages.ts";
-import { listAll } from "../ports.ts";
-import { openPipelineEnvironment, startStageWorkers, type EnvironmentOptions } from "../pipeline/runtime.ts";
+import type { Config } from "../../shared/config.ts";
+import { markFailed, readJob, type JobRecord } from "../../shared/job.ts";
+import { keys } from "../../shared/keys.ts";
+import type { Logger } from "../../shared/logger.ts";
+import { serialize } from "../../shared/messages.ts";
+import { listAll } from "../../shared/ports.ts";
+import { openPipelineEnvironment, startStageWorkers, type EnvironmentOptions } from "../environment.ts";
 
 export interface ProcessOptions extends EnvironmentOptions {
   file: string;

@@ -1,10 +1,10 @@
-import { loadConfig, type Config } from "../config.ts";
-import { ConfigError } from "../errors.ts";
-import { createLogger } from "../logger.ts";
-import { STAGES, type Stage } from "../messages.ts";
-import { setupQueues } from "../queue/queue-set.ts";
-import { openPipelineEnvironment, startStageWorkers } from "../pipeline/runtime.ts";
-import { exitCodeForSignal, onStopSignals, runUntilSignalled } from "../runtime/worker.ts";
+import { loadConfig, type Config } from "../../shared/config.ts";
+import { ConfigError } from "../../shared/errors.ts";
+import { createLogger } from "../../shared/logger.ts";
+import { STAGES, type Stage } from "../../shared/messages.ts";
+import { setupQueues } from "../../shared/queue/queue-set.ts";
+import { openPipelineEnvironment, startStageWorkers } from "../environment.ts";
+import { exitCodeForSignal, onStopSignals, runUntilSignalled } from "../../shared/consumer/worker.ts";
 import { runCheckCommand } from "./check-command.ts";
 import { processFile } from "./process-command.ts";
 

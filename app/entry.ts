@@ -1,9 +1,9 @@
-import { loadConfig } from "../config.ts";
-import { createLogger } from "../logger.ts";
-import type { Stage } from "../messages.ts";
-import { createSqsLambdaHandler, type SqsLambdaHandler } from "../runtime/lambda.ts";
-import { runUntilSignalled } from "../runtime/worker.ts";
-import { failJobHook, openPipelineEnvironment, startStageWorkers, type PipelineEnvironment } from "./runtime.ts";
+import { loadConfig } from "../shared/config.ts";
+import { createLogger } from "../shared/logger.ts";
+import type { Stage } from "../shared/messages.ts";
+import { createSqsLambdaHandler, type SqsLambdaHandler } from "../shared/consumer/lambda.ts";
+import { runUntilSignalled } from "../shared/consumer/worker.ts";
+import { failJobHook, openPipelineEnvironment, startStageWorkers, type PipelineEnvironment } from "./environment.ts";
 import { createStageHandlers } from "./stage-handlers.ts";
 
 /** Entry for `services/<stage>/worker.ts`: poll the stage's queue until SIGTERM. */
