@@ -30,6 +30,7 @@ export function createStageLambda(stage: Stage): SqsLambdaHandler {
       handle: createStageHandlers(env.deps)[stage],
       logger,
       deadLetter: env.queueSet.deadLetters[stage],
+      maxReceiveCount: config.queueSettings.maxReceiveCount,
       onPermanentFailure: failJobHook(env.deps),
     });
     return { env, handler };

@@ -93,6 +93,7 @@ export function startStageWorkers(
       waitSeconds: config.queueSettings.waitSeconds,
       visibilityTimeoutSeconds: config.queueSettings.visibilityTimeoutSeconds,
       heartbeatSeconds: config.worker.heartbeatSeconds,
+      maxReceiveCount: config.queueSettings.maxReceiveCount,
       onPermanentFailure: failJobHook(deps),
       onSettled: hooks.onSettled,
     });

@@ -1,7 +1,7 @@
-import { RetryableError, isPermanent } from "../errors.ts";
+import { RetryableError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Queue, ReceivedMessage } from "../ports.ts";
-import type { MessageHandler, PermanentFailureHook } from "./types.ts";
+import { finalFailure, type MessageHandler, type PermanentFailureHook } from "./types.ts";
 import { recordPermanentFailure } from "./worker.ts";
 
 /**
@@ -44,6 +44,8 @@ export interface SqsLambdaOptions {
   logger: Logger;
   deadLetter?: Queue;
   onPermanentFailure?: PermanentFailureHook;
+  /** The queue's redrive maxReceiveCount: a failure on that receive fails the job (see WorkerOptions). */
+  maxReceiveCount?: number;
   /** The handler's signal aborts this long before the invocation's deadline (default 1000 ms). */
   deadlineMarginMs?: number;
 }
@@ -65,13 +67,14 @@ export function createSqsLambdaHandler(options: SqsLambdaOptions): SqsLambdaHand
       log.info("message handled");
       return true;
     } catch (error) {
-      if (!isPermanent(error)) {
+      const final = finalFailure(error, message.receiveCount, options.maxReceiveCount);
+      if (!final) {
         log.warn({ err: error }, "handler failed; will retry");
         return false;
       }
-      log.error({ err: error }, "permanent failure; not retrying");
+      log.error({ err: final }, "permanent failure; not retrying");
       try {
-        await recordPermanentFailure(options, error, message);
+        await recordPermanentFailure(options, final, message);
         return true;
       } catch (recordError) {
         log.error({ err: recordError }, "could not record the permanent failure; the message will be retried");

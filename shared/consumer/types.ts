@@ -1,4 +1,4 @@
-import type { PermanentError } from "../errors.ts";
+import { PermanentError, errorMessage, isPermanent } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ReceivedMessage } from "../ports.ts";
 
@@ -51,4 +51,27 @@ export function toDeadLetterRecord(
     failedAt: now.toISOString(),
     service,
   };
+}
+
+/**
+ * The last receive the queue allows failed: the queue would dead-letter the message silently and
+ * its job would wait for ever, so the runtime treats the failure as permanent (the job is marked
+ * failed with this reason, the message recorded in the dead-letter queue).
+ */
+export class RetriesExhaustedError extends PermanentError {
+  override readonly name = "RetriesExhaustedError";
+}
+
+/**
+ * The error the runtime settles a failed message with: a PermanentError as it is; any other
+ * failure on the last allowed receive becomes a RetriesExhaustedError; otherwise undefined (retry).
+ */
+export function finalFailure(error: unknown, receiveCount: number, maxReceiveCount: number | undefined): PermanentError | undefined {
+  if (isPermanent(error)) return error;
+  if (maxReceiveCount === undefined || receiveCount < maxReceiveCount) return undefined;
+  const attempts = receiveCount === 1 ? "its only attempt" : `all ${receiveCount} attempts`;
+  return new RetriesExhaustedError(`gave up after ${attempts} failed: ${errorMessage(error)}`, {
+    cause: error,
+    ...(error instanceof Error && "videoId" in error && typeof error.videoId === "string" ? { videoId: error.videoId } : {}),
+  });
 }

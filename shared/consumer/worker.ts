@@ -1,10 +1,10 @@
 import { constants as osConstants } from "node:os";
 import { setImmediate as setImmediatePromise } from "node:timers/promises";
-import { RetryableError, isPermanent, type PermanentError } from "../errors.ts";
+import { RetryableError, type PermanentError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Queue, ReceivedMessage } from "../ports.ts";
 import { createBackoff, type Backoff } from "./backoff.ts";
-import { toDeadLetterRecord, type MessageHandler, type PermanentFailureHook } from "./types.ts";
+import { finalFailure, toDeadLetterRecord, type MessageHandler, type PermanentFailureHook } from "./types.ts";
 
 /**
  * The long-running side of the runtime: polls a Queue (SQS or the embedded queue), runs a handler
@@ -28,6 +28,11 @@ export interface WorkerOptions {
   heartbeatSeconds: number;
   /** Aborts the handler's signal after this long; the message is then retried. */
   jobTimeoutSeconds?: number;
+  /**
+   * The queue's receive limit before it dead-letters a message (VODPIPE_MAX_RECEIVE_COUNT). A
+   * failure on that last receive is settled as a permanent one, so the job ends `failed`.
+   */
+  maxReceiveCount?: number;
   /** Delay before a failed message is visible again, by receive count. Default: 2 s base, 5 min cap. */
   backoff?: Backoff;
   onPermanentFailure?: PermanentFailureHook;
@@ -199,11 +204,13 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     job.phase = "settling";
     try {
+      // A handler aborted because the worker is stopping did not fail: it is not its last try.
+      const final = failed && !stopping ? finalFailure(failure, message.receiveCount, options.maxReceiveCount) : undefined;
       if (!failed) {
         await deleteLogged(job);
         jobLog.info({ durationMs: Date.now() - startedAt }, "message handled");
-      } else if (isPermanent(failure)) {
-        await failPermanently(job, failure);
+      } else if (final) {
+        await failPermanently(job, final);
       } else {
         await retryLater(job, failure);
       }

@@ -129,6 +129,32 @@ describe("createSqsLambdaHandler", () => {
     expect(await handler(event(record(1)))).toEqual({ batchItemFailures: [{ itemIdentifier: "id-1" }] });
   });
 
+  it("fails the job on the last receive SQS allows (ApproximateReceiveCount) instead of reporting it again", async () => {
+    const dlq = createMemoryQueue("lambda-last-dlq", { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 });
+    const hook = vi.fn(async (_error: PermanentError, _message: ReceivedMessage) => {});
+    const handler = createSqsLambdaHandler({
+      service: "transcode",
+      logger: captureLogs().logger,
+      deadLetter: dlq,
+      onPermanentFailure: hook,
+      maxReceiveCount: 5,
+      handle: async () => {
+        throw new RetryableError("ffmpeg was killed by SIGKILL");
+      },
+    });
+    const receivedTimes = (count: number, n: number) => record(n, { attributes: { ApproximateReceiveCount: String(count), SentTimestamp: "1" } });
+
+    const response = await handler(event(receivedTimes(4, 1), receivedTimes(5, 2)));
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: "id-1" }] });
+    expect(hook).toHaveBeenCalledTimes(1);
+    expect(hook.mock.calls[0]![0].message).toBe("gave up after all 5 attempts failed: ffmpeg was killed by SIGKILL");
+    expect(hook.mock.calls[0]![1]).toMatchObject({ id: "id-2", receiveCount: 5 });
+    expect(dlq.snapshot().map((m) => JSON.parse(m.body))).toEqual([
+      expect.objectContaining({ errorName: "RetriesExhaustedError", messageId: "id-2", receiveCount: 5 }),
+    ]);
+  });
+
   it("reports a permanent failure as failed when recording it fails, so it is not lost", async () => {
     const dlq = createMemoryQueue("lambda-dlq", { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 });
     dlq.failNext("send", new Error("SQS unreachable"));

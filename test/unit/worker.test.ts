@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { InvalidMediaError, PermanentError, RetryableError } from "../../shared/errors.ts";
 import type { ReceivedMessage } from "../../shared/ports.ts";
 import { createBackoff } from "../../shared/consumer/backoff.ts";
-import type { MessageHandler } from "../../shared/consumer/types.ts";
+import { RetriesExhaustedError, type MessageHandler } from "../../shared/consumer/types.ts";
 import { createWorker, type Worker, type WorkerOptions } from "../../shared/consumer/worker.ts";
 import { createMemoryQueue, type MemoryQueue, type QueueCall } from "../support/memory-queue.ts";
 import { captureLogs } from "../support/capture-logs.ts";
@@ -199,6 +199,35 @@ describe("createWorker", () => {
     expect(callsOf(queue, "changeVisibility").map((call) => call.seconds)).toEqual([0]);
     expect(callsOf(queue, "delete").map((call) => call.receiptHandle)).toEqual(["hookfail-1#2"]);
     expect(dlq.snapshot().map((m) => JSON.parse(m.body).receiveCount)).toEqual([2]);
+  });
+
+  it("fails the job when the last receive the queue allows fails too, instead of dead-lettering it silently", async () => {
+    const dlq = createMemoryQueue("last-dlq", { visibilityTimeoutSeconds: 30, maxReceiveCount: 3 });
+    const queue = createMemoryQueue("last", { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 });
+    await queue.send('{"videoId":"v9"}');
+    const hook = vi.fn(async (_error: PermanentError, _message: ReceivedMessage) => {});
+    const attempts: number[] = [];
+    startWorker(
+      queue,
+      async (_message, context) => {
+        attempts.push(context.receiveCount);
+        throw new RetryableError(`S3 answered 503 (try ${context.receiveCount})`, { videoId: "v9" });
+      },
+      { service: "audio", deadLetter: dlq, onPermanentFailure: hook, maxReceiveCount: 3 },
+    );
+    await waitFor("the delete", () => queue.snapshot().length === 0);
+
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(hook).toHaveBeenCalledTimes(1);
+    const [error, message] = hook.mock.calls[0]!;
+    expect(error).toBeInstanceOf(RetriesExhaustedError);
+    expect(error.message).toBe("gave up after all 3 attempts failed: S3 answered 503 (try 3)");
+    expect(error.videoId).toBe("v9");
+    expect(message).toMatchObject({ receiveCount: 3 });
+    expect(callsOf(queue, "delete").map((call) => call.receiptHandle)).toEqual(["last-1#3"]);
+    expect(dlq.snapshot().map((m) => JSON.parse(m.body))).toEqual([
+      expect.objectContaining({ errorName: "RetriesExhaustedError", receiveCount: 3, videoId: "v9", service: "audio" }),
+    ]);
   });
 
   it("retries a retryable error after the backoff for its receive count, then succeeds", async () => {
