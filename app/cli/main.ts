@@ -7,6 +7,7 @@ import { openPipelineEnvironment, startStageWorkers } from "../environment.ts";
 import { exitCodeForSignal, onStopSignals, runUntilSignalled } from "../../shared/consumer/worker.ts";
 import { runCheckCommand } from "./check-command.ts";
 import { processFile } from "./process-command.ts";
+import { OutputFolderError } from "./output-folder.ts";
 
 const USAGE = `usage: vodpipe <command>
 
@@ -105,6 +106,10 @@ async function runProcess(args: string[], config: Readonly<Config>, io: Io): Pro
       progress: (line) => io.stderr.write(`${line}\n`),
       signal: interrupt.signal,
     });
+  } catch (error) {
+    if (!(error instanceof OutputFolderError)) throw error;
+    io.stderr.write(`vodpipe process: ${error.message}\n`);
+    return 73;
   } finally {
     removeHandlers();
   }

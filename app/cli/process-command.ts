@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Config } from "../../shared/config.ts";
@@ -8,6 +8,7 @@ import { keys } from "../../shared/keys.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { serialize } from "../../shared/messages.ts";
 import { listAll } from "../../shared/ports.ts";
+import { assertOutputFolderUsable, writeOutputFolder } from "./output-folder.ts";
 import { openPipelineEnvironment, startStageWorkers, type EnvironmentOptions } from "../environment.ts";
 
 export interface ProcessOptions extends EnvironmentOptions {
@@ -43,6 +44,8 @@ export function newVideoId(): string {
 export async function processFile(config: Readonly<Config>, logger: Logger, options: ProcessOptions): Promise<ProcessResult> {
   const path = resolve(options.file);
   if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`no such file: ${options.file}`);
+  // Refused before any work, so a wrong --out costs nothing.
+  if (options.outDir !== undefined) await assertOutputFolderUsable(options.outDir, config.dataDir);
   const env = await openPipelineEnvironment(config, logger, options);
   const { store, queues } = env.deps;
   // The job and its parts change only in handlers: look again whenever a worker settles a message.
@@ -69,7 +72,7 @@ export async function processFile(config: Readonly<Config>, logger: Logger, opti
     }
     if (ended.status !== "ready") return { videoId, job: ended };
     const outDir = resolve(options.outDir ?? join("out", videoId));
-    await copyTree(store, keys.outputPrefix(videoId), outDir);
+    await writeOutputFolder(outDir, config.dataDir, (dir) => copyTree(store, keys.outputPrefix(videoId), dir));
     return { videoId, job: ended, outDir };
   } finally {
     await env.close();
@@ -141,9 +144,8 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
-/** Copies every object under a prefix into a folder, replacing what the folder held. */
+/** Copies every object under a prefix into a new, empty folder. */
 async function copyTree(store: Parameters<typeof readJob>[0], prefix: string, outDir: string): Promise<void> {
-  await rm(outDir, { recursive: true, force: true });
   for (const object of await listAll(store, prefix)) {
     const target = join(outDir, object.key.slice(prefix.length));
     await mkdir(dirname(target), { recursive: true });

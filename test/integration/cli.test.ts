@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { mediaFile } from "../support/media.ts";
@@ -8,6 +8,7 @@ import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";
 import { until } from "../support/wait.ts";
 import { childrenOf, clockTicksPerSecond, parseProcStat } from "../../bench/measure.ts";
 import { readJob } from "../../shared/job.ts";
+import { assertOutputFolderUsable } from "../../app/cli/output-folder.ts";
 import { createObjectStore } from "../../shared/storage/create-object-store.ts";
 
 const run = promisify(execFile);
@@ -43,6 +44,8 @@ describe("the vodpipe command", () => {
     expect(manifest.renditions.map((r: { name: string }) => r.name)).toEqual(["360p", "240p"]);
     expect(manifest.thumbnails.poster.files.length).toBeGreaterThan(0);
     for (const file of manifest.files as string[]) expect(existsSync(join(out, file)), file).toBe(true);
+    // The tree is recognised as vodpipe's own, so a second run may replace it.
+    await expect(assertOutputFolderUsable(out, sandbox.config.dataDir)).resolves.toBeUndefined();
 
     const check = await vodpipe(["check", out], {});
     expect(check.code).toBe(0);
@@ -55,6 +58,19 @@ describe("the vodpipe command", () => {
     const lines = result.stderr.trim().split("\n");
     expect(lines[lines.length - 1]).toMatch(/^vodpipe: rejected .*broken_truncated_moov_missing\.mp4: the file is incomplete or not a video/);
     expect(result.stdout).toBe("");
+  });
+
+  it("process refuses an --out folder it did not write, before doing any work, and deletes nothing", async () => {
+    const mine = join(sandbox.root, "my-folder");
+    mkdirSync(mine);
+    writeFileSync(join(mine, "holiday.mov"), "precious");
+    for (const out of [mine, sandbox.root]) {
+      const result = await vodpipe(["process", mediaFile("androidx_sample.avi"), "--out", out], sandbox.env);
+      expect(result.code, result.stderr).toBe(73);
+      expect(result.stderr).toMatch(/^vodpipe process: --out .*(not a previous vodpipe output|may not contain, or lie inside, the data folder)/);
+    }
+    expect(readFileSync(join(mine, "holiday.mov"), "utf8")).toBe("precious");
+    expect(existsSync(join(sandbox.root, "data"))).toBe(true);
   });
 
   it("a wrong setting stops it with a message naming the variable", async () => {
