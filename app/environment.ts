@@ -10,8 +10,22 @@ import { openQueueSet, type QueueSet } from "../shared/queue/queue-set.ts";
 import { createObjectStore } from "../shared/storage/create-object-store.ts";
 import { createWorker, type Worker, type WorkerOptions } from "../shared/consumer/worker.ts";
 import type { PermanentFailureHook } from "../shared/consumer/types.ts";
-import type { PipelineDeps } from "../shared/pipeline/deps.ts";
+import type { Clock } from "../shared/pipeline/clock.ts";
 import { createStageHandlers } from "./stage-handlers.ts";
+
+/** Everything the process built, from which each stage's handler gets its share. */
+export interface PipelineDeps {
+  store: ObjectStore;
+  queues: Readonly<Record<Stage, Queue>>;
+  binaries: FfmpegBinaries;
+  config: Readonly<Config>;
+  logger: Logger;
+  /** ffmpeg threads per process while transcodes run side by side. */
+  threads: number;
+  /** ffmpeg threads for a transcode that has the machine to itself (a job with a single chunk). */
+  soloThreads: number;
+  now?: Clock;
+}
 
 export interface PipelineEnvironment {
   deps: PipelineDeps;

@@ -1,21 +1,54 @@
 import type { Stage } from "../shared/messages.ts";
 import type { MessageHandler } from "../shared/consumer/types.ts";
-import type { PipelineDeps } from "../shared/pipeline/deps.ts";
+import { createSenders } from "../shared/pipeline/senders.ts";
 import { createIngestHandler } from "../services/ingest/handler.ts";
 import { createSplitHandler } from "../services/split/handler.ts";
 import { createTranscodeHandler } from "../services/transcode/handler.ts";
 import { createAudioHandler } from "../services/audio/handler.ts";
 import { createThumbnailsHandler } from "../services/thumbnails/handler.ts";
 import { createPublishHandler } from "../services/publish/handler.ts";
+import type { PipelineDeps } from "./environment.ts";
 
-/** One exhaustive map from stage to its service's handler. */
+/**
+ * One exhaustive map from stage to its service's handler, each given only what it uses: the
+ * store, senders for the queues it hands work to, the binaries, and its settings.
+ */
 export function createStageHandlers(deps: PipelineDeps): Record<Stage, MessageHandler> {
+  const { store, queues, binaries, config, threads, soloThreads, now } = deps;
+  const { tmpDir } = config.ffmpeg;
+  const { transcodeConcurrency } = config.worker;
   return {
-    ingest: createIngestHandler(deps),
-    split: createSplitHandler(deps),
-    transcode: createTranscodeHandler(deps),
-    audio: createAudioHandler(deps),
-    thumbnails: createThumbnailsHandler(deps),
-    publish: createPublishHandler(deps),
+    ingest: createIngestHandler({
+      store,
+      send: createSenders(queues, "split"),
+      binaries,
+      media: config.media,
+      limits: config.limits,
+      transcodeConcurrency,
+      bucket: config.storage.kind === "s3" ? config.storage.bucket : undefined,
+      tmpDir,
+      now,
+    }),
+    split: createSplitHandler({
+      store,
+      send: createSenders(queues, "transcode", "audio", "thumbnails"),
+      binaries,
+      transcodeConcurrency,
+      tmpDir,
+      now,
+    }),
+    transcode: createTranscodeHandler({
+      store,
+      send: createSenders(queues, "publish"),
+      binaries,
+      threads,
+      soloThreads,
+      transcodeConcurrency,
+      tmpDir,
+      now,
+    }),
+    audio: createAudioHandler({ store, send: createSenders(queues, "publish"), binaries, threads, tmpDir, now }),
+    thumbnails: createThumbnailsHandler({ store, send: createSenders(queues, "publish"), binaries, threads, tmpDir, now }),
+    publish: createPublishHandler({ store, binaries, tmpDir, now }),
   };
 }

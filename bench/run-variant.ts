@@ -15,7 +15,7 @@ import { assertUsableContainer, describeSource, type SourceInfo } from "../share
 import { plannedDurationSeconds } from "../shared/media/chunk-plan.ts";
 import { readJsonObject } from "../shared/job.ts";
 import { keys } from "../shared/keys.ts";
-import type { PartRecord } from "../shared/pipeline/parts.ts";
+import type { PartRecord } from "../shared/pipeline/part-record.ts";
 import { listAll } from "../shared/ports.ts";
 import { createObjectStore } from "../shared/storage/create-object-store.ts";
 import { cpuSince, markCpu, round } from "./measure.ts";

@@ -2,24 +2,27 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { RetryableError } from "../../shared/errors.ts";
 import { partNames } from "../../shared/keys.ts";
-import { parseMessageOf } from "../../shared/messages.ts";
 import { audioArgs } from "../../shared/media/encode-args.ts";
 import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
+import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
-import type { PipelineDeps } from "../../shared/pipeline/deps.ts";
-import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
-import { runPartOnce, uploadSegments } from "../../shared/pipeline/parts.ts";
+import { runPartOnce, type PartDeps } from "../../shared/pipeline/fan-in.ts";
+import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
+import { uploadSegments } from "../../shared/pipeline/segment-upload.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 
 export const AUDIO_RENDITION_NAME = "audio";
 
+/** audio reads the source and writes its rendition; its only hand-over is the fan-in to publish. */
+export interface AudioDeps extends PartDeps {
+  binaries: Pick<FfmpegBinaries, "ffmpeg">;
+  /** ffmpeg threads. */
+  threads: number;
+}
+
 /** audio: the whole track once, as its own HLS rendition, exactly as long as the video. */
-export function createAudioHandler(deps: PipelineDeps): MessageHandler {
-  return async (received, context) => {
-    const message = parseMessageOf(received.body, "encode-audio");
-    const logger = context.logger.child({ videoId: message.videoId });
-    const job = await loadActiveJob(deps, message.videoId, logger);
-    if (!job) return;
+export function createAudioHandler(deps: AudioDeps): MessageHandler {
+  return handleActiveJob(deps, "encode-audio", async ({ job, logger, context }) => {
     const audio = job.source.audio;
     if (!audio) throw new RetryableError(`job ${job.videoId} has no audio track`);
     const { chunks } = job.plan;
@@ -47,5 +50,5 @@ export function createAudioHandler(deps: PipelineDeps): MessageHandler {
       logger.info("audio encoded");
       return { segments: { [AUDIO_RENDITION_NAME]: segments } };
     });
-  };
+  });
 }

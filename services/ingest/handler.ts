@@ -8,7 +8,12 @@ import { planEncode } from "../../shared/media/encode-plan.ts";
 import { parsePacketCsv, probeContainer, readVideoPacketsCsv, remuxForProbeArgs } from "../../shared/media/probe.ts";
 import { ProcessCrashedError, runProcess } from "../../shared/media/run-process.ts";
 import { assertFileSize, assertUsableContainer, describeSource, type SourceInfo } from "../../shared/media/source-info.ts";
-import { enqueue, nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
+import type { Config } from "../../shared/config.ts";
+import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
+import type { ObjectStore } from "../../shared/ports.ts";
+import { isoNow, type Clock } from "../../shared/pipeline/clock.ts";
+import type { Senders } from "../../shared/pipeline/senders.ts";
+import { withTempDir, type TempDirSettings } from "../../shared/pipeline/temp-dir.ts";
 import type { HandlerContext, MessageHandler } from "../../shared/consumer/types.ts";
 import { explainProbeFailure, sniffNonVideo } from "./explain-probe-failure.ts";
 
@@ -19,11 +24,27 @@ export function videoIdForKey(key: string): string {
   return createHash("sha256").update(key).digest("hex").slice(0, 20);
 }
 
+/** ingest reads the upload, writes the job record and hands over to split. */
+export interface IngestDeps extends TempDirSettings {
+  store: ObjectStore;
+  send: Senders<"split">;
+  binaries: FfmpegBinaries;
+  /** The ladder, segment and chunk lengths, preset. */
+  media: Config["media"];
+  /** What an upload may be (size, duration, dimensions, streams). */
+  limits: Config["limits"];
+  /** How many transcodes run side by side: the chunk plan spreads a video over them. */
+  transcodeConcurrency: number;
+  /** With S3 storage, the bucket S3 event notifications must name. */
+  bucket?: string;
+  now?: Clock;
+}
+
 /**
  * ingest: probe the upload, reject what is not a usable video with a reason, plan the ladder and
  * the chunks, write the job record, and hand over to split.
  */
-export function createIngestHandler(deps: PipelineDeps): MessageHandler {
+export function createIngestHandler(deps: IngestDeps): MessageHandler {
   return async (received, context) => {
     const input = parseIngestBody(received.body);
     if (input.kind === "s3-test-event") return;
@@ -31,7 +52,7 @@ export function createIngestHandler(deps: PipelineDeps): MessageHandler {
       input.kind === "message"
         ? [input.message]
         : input.event.Records.filter((record) => record.eventName.startsWith("ObjectCreated")).map((record) => {
-            const bucket = deps.config.storage.kind === "s3" ? deps.config.storage.bucket : undefined;
+            const { bucket } = deps;
             if (bucket && record.s3.bucket.name !== bucket) {
               throw new PermanentError(`S3 event for bucket ${record.s3.bucket.name}, but vodpipe reads ${bucket}`);
             }
@@ -42,7 +63,7 @@ export function createIngestHandler(deps: PipelineDeps): MessageHandler {
   };
 }
 
-async function ingestOne(deps: PipelineDeps, upload: SourceUploadedMessage, context: HandlerContext): Promise<void> {
+async function ingestOne(deps: IngestDeps, upload: SourceUploadedMessage, context: HandlerContext): Promise<void> {
   const { videoId, sourceKey } = upload;
   const logger = context.logger.child({ videoId });
   const existing = await readJob(deps.store, videoId);
@@ -52,13 +73,13 @@ async function ingestOne(deps: PipelineDeps, upload: SourceUploadedMessage, cont
   }
   if (existing?.plan) {
     // Ingested before but the hand-over may have been lost: split is idempotent, send it again.
-    await enqueue(deps, [{ type: "split-source", version: 1, videoId }]);
+    await deps.send.split({ type: "split-source", version: 1, videoId });
     return;
   }
 
   try {
     const { source, plan } = await withTempDir(deps, "ingest", (dir) => analyse(deps, upload, dir, context));
-    const timestamp = nowIso(deps);
+    const timestamp = isoNow(deps.now);
     const job: JobRecord = {
       videoId,
       status: "processing",
@@ -74,7 +95,7 @@ async function ingestOne(deps: PipelineDeps, upload: SourceUploadedMessage, cont
       { renditions: plan.renditions.map((r) => r.name), chunks: plan.chunks.chunks.length, duration: source.durationSeconds },
       "ingested",
     );
-    await enqueue(deps, [{ type: "split-source", version: 1, videoId }]);
+    await deps.send.split({ type: "split-source", version: 1, videoId });
   } catch (error) {
     if (error instanceof PermanentError) {
       await markFailed(deps.store, videoId, error.message, upload, deps.now);
@@ -85,16 +106,16 @@ async function ingestOne(deps: PipelineDeps, upload: SourceUploadedMessage, cont
 }
 
 async function analyse(
-  deps: PipelineDeps,
+  deps: IngestDeps,
   upload: SourceUploadedMessage,
   dir: string,
   context: HandlerContext,
 ): Promise<{ source: SourceInfo; plan: JobPlan }> {
-  const { config, binaries } = deps;
+  const { binaries, limits, media } = deps;
   const info = await deps.store.head(upload.sourceKey);
   if (!info) throw new InvalidMediaError(`the upload ${upload.sourceKey} does not exist (deleted before processing?)`, { videoId: upload.videoId });
   if (info.size === 0) throw new InvalidMediaError("the upload is empty (0 bytes)", { videoId: upload.videoId });
-  assertFileSize(info.size, config.limits);
+  assertFileSize(info.size, limits);
 
   const path = join(dir, `source${safeExtension(upload.sourceKey)}`);
   await deps.store.download(upload.sourceKey, path, { readOnly: true });
@@ -123,24 +144,24 @@ async function analyse(
       await runProcess(binaries.ffmpeg, remuxForProbeArgs(path, probePath), { ...probeOptions, classify: () => "permanent" });
       raw = await probeContainer(binaries.ffprobe, probePath, probeOptions);
     }
-    const videoStream = assertUsableContainer(raw, info.size, config.limits);
+    const videoStream = assertUsableContainer(raw, info.size, limits);
     const formatStart = Number(raw.format?.start_time);
     const csv = probePath === path ? await packetCsv : await readVideoPacketsCsv(binaries.ffprobe, probePath, probeOptions);
     const packets = parsePacketCsv(csv, Number.isFinite(formatStart) ? formatStart : 0, videoStream.index);
-    source = describeSource(raw, videoStream, packets, info.size, { ...config.limits, maxFrameRate: config.media.maxFrameRate });
+    source = describeSource(raw, videoStream, packets, info.size, { ...limits, maxFrameRate: media.maxFrameRate });
   } finally {
     // A rejected or crashed probe: the listing is not needed, and must not outlive the handler.
     stopPacketRead.abort();
     await packetCsv.catch(() => {});
   }
 
-  const { renditions, chunks } = planEncode(source, config.media, config.worker.transcodeConcurrency);
+  const { renditions, chunks } = planEncode(source, media, deps.transcodeConcurrency);
   const parts = [...chunks.chunks.map((chunk) => partNames.chunk(chunk.index)), ...(source.audio ? [partNames.audio] : []), partNames.thumbnails];
   return {
     source,
     plan: {
-      segmentSeconds: config.media.segmentSeconds,
-      x264Preset: config.media.x264Preset,
+      segmentSeconds: media.segmentSeconds,
+      x264Preset: media.x264Preset,
       renditions,
       chunks,
       toneMap: source.video.hdr,

@@ -4,7 +4,7 @@ import type { JobRecord } from "../../shared/job.ts";
 import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
 import { toNumber } from "../../shared/media/frame-rate.ts";
 import type { ActiveJob } from "../../shared/pipeline/job-guard.ts";
-import type { PartRecord, SegmentRecord } from "../../shared/pipeline/parts.ts";
+import type { PartRecord, SegmentRecord } from "../../shared/pipeline/part-record.ts";
 import { AUDIO_RENDITION } from "../../shared/media/ladder-table.ts";
 import { partNames } from "../../shared/keys.ts";
 import type { ThumbnailResult } from "../../shared/media/thumbnail-result.ts";

@@ -4,26 +4,28 @@ import { PermanentError, RetryableError } from "../../shared/errors.ts";
 import { checkHls } from "../../shared/hls/check-hls.ts";
 import { readJsonObject, writeJob } from "../../shared/job.ts";
 import { keys } from "../../shared/keys.ts";
-import { parseMessageOf } from "../../shared/messages.ts";
+import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { listAll } from "../../shared/ports.ts";
-import { nowIso, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
-import { failJobOnPermanentError, loadActiveJob } from "../../shared/pipeline/job-guard.ts";
-import type { PartRecord } from "../../shared/pipeline/parts.ts";
+import { isoNow } from "../../shared/pipeline/clock.ts";
+import { failJobOnPermanentError, handleActiveJob, type JobStoreDeps } from "../../shared/pipeline/job-guard.ts";
+import type { PartRecord } from "../../shared/pipeline/part-record.ts";
+import { withTempDir, type TempDirSettings } from "../../shared/pipeline/temp-dir.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { buildOutputs } from "./build-outputs.ts";
+
+/** publish reads the parts and writes the outputs; it is the last stage and sends nothing. */
+export interface PublishDeps extends JobStoreDeps, TempDirSettings {
+  /** ffmpeg decodes the result for the conformance check. */
+  binaries: Pick<FfmpegBinaries, "ffmpeg">;
+}
 
 /**
  * publish: fan-in. Builds every playlist and manifest.json from the part markers, runs the
  * conformance check on the result, and only then writes the master playlist and marks the video
  * ready. Nothing is ready until the check passes.
  */
-export function createPublishHandler(deps: PipelineDeps): MessageHandler {
-  return async (received, context) => {
-    const message = parseMessageOf(received.body, "publish-video");
-    const logger = context.logger.child({ videoId: message.videoId });
-    const job = await loadActiveJob(deps, message.videoId, logger);
-    if (!job) return;
-
+export function createPublishHandler(deps: PublishDeps): MessageHandler {
+  return handleActiveJob(deps, "publish-video", async ({ job, logger }) => {
     const parts = new Map<string, PartRecord>();
     const prefix = keys.partsPrefix(job.videoId);
     for (const object of await listAll(deps.store, prefix)) {
@@ -58,9 +60,9 @@ export function createPublishHandler(deps: PipelineDeps): MessageHandler {
         await deps.store.put(keys.output(job.videoId, file.path), file.body, { contentType: file.contentType });
       }
       await deps.store.deletePrefix(`${keys.workPrefix(job.videoId)}chunks/`);
-      const timestamp = nowIso(deps);
+      const timestamp = isoNow(deps.now);
       await writeJob(deps.store, { ...job, status: "ready", updatedAt: timestamp, readyAt: timestamp });
       logger.info({ renditions: job.plan.renditions.length }, "published: ready");
     });
-  };
+  });
 }

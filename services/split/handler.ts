@@ -1,12 +1,21 @@
 import { join } from "node:path";
 import { keys } from "../../shared/keys.ts";
-import { parseMessageOf } from "../../shared/messages.ts";
 import { splitArgs } from "../../shared/media/encode-args.ts";
+import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
-import { enqueue, withTempDir, type PipelineDeps } from "../../shared/pipeline/deps.ts";
-import { failJobOnPermanentError, loadActiveJob } from "../../shared/pipeline/job-guard.ts";
+import { failJobOnPermanentError, handleActiveJob, type JobStoreDeps } from "../../shared/pipeline/job-guard.ts";
+import type { Senders } from "../../shared/pipeline/senders.ts";
+import { withTempDir, type TempDirSettings } from "../../shared/pipeline/temp-dir.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { RetryableError } from "../../shared/errors.ts";
+
+/** split reads the source, stores chunks, and hands work to transcode, audio and thumbnails. */
+export interface SplitDeps extends JobStoreDeps, TempDirSettings {
+  send: Senders<"transcode" | "audio" | "thumbnails">;
+  binaries: Pick<FfmpegBinaries, "ffmpeg" | "ffprobe">;
+  /** How many transcodes run side by side: that many chunks are cut at once first. */
+  transcodeConcurrency: number;
+}
 
 /** Extra source copied past a chunk's end, so B-frames shown before the cut are in the file. */
 const CHUNK_TAIL_SECONDS = 1;
@@ -16,13 +25,8 @@ const CHUNK_TAIL_SECONDS = 1;
  * at the source keyframe at or before its first frame, and fans out: one transcode message per
  * chunk as soon as that chunk is stored, and one message each for audio and thumbnails.
  */
-export function createSplitHandler(deps: PipelineDeps): MessageHandler {
-  return async (received, context) => {
-    const message = parseMessageOf(received.body, "split-source");
-    const logger = context.logger.child({ videoId: message.videoId });
-    const job = await loadActiveJob(deps, message.videoId, logger);
-    if (!job) return;
-
+export function createSplitHandler(deps: SplitDeps): MessageHandler {
+  return handleActiveJob(deps, "split-source", async ({ job, logger, context }) => {
     await failJobOnPermanentError(deps, job, () =>
       withTempDir(deps, "split", async (dir) => {
         const sourcePath = join(dir, "source");
@@ -33,10 +37,10 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
         // Audio and thumbnails read the source, not the chunks, and take seconds where the chunks
         // take minutes: they are handed over once the first round of transcodes has its chunks,
         // so on a small machine they do not slow the cutting of those chunks.
-        const others = [
-          ...(job.plan.hasAudio ? [{ type: "encode-audio", version: 1, videoId: job.videoId } as const] : []),
-          { type: "make-thumbnails", version: 1, videoId: job.videoId } as const,
-        ];
+        const handOverOthers = async () => {
+          if (job.plan.hasAudio) await deps.send.audio({ type: "encode-audio", version: 1, videoId: job.videoId });
+          await deps.send.thumbnails({ type: "make-thumbnails", version: 1, videoId: job.videoId });
+        };
         // Cut one chunk, store it and hand it over: transcodes start while split goes on.
         const cutAndHandOver = async (chunk: (typeof chunks)[number]) => {
           const chunkPath = join(dir, `chunk-${chunk.index}.mkv`);
@@ -56,26 +60,24 @@ export function createSplitHandler(deps: PipelineDeps): MessageHandler {
           const chunkStart = await firstKeyframeOffset(deps, chunkPath, context.signal);
           const cutAt = startsAtFirstKeyframe ? firstKeyframe : chunk.sourceKeyframeTime;
           await deps.store.upload(keys.chunk(job.videoId, chunk.index), chunkPath, { readOnly: true });
-          await enqueue(deps, [
-            {
-              type: "transcode-chunk",
-              version: 1,
-              videoId: job.videoId,
-              chunkIndex: chunk.index,
-              seekSeconds: Math.max(0, video.startTime + chunk.startTime - cutAt + chunkStart),
-            },
-          ]);
+          await deps.send.transcode({
+            type: "transcode-chunk",
+            version: 1,
+            videoId: job.videoId,
+            chunkIndex: chunk.index,
+            seekSeconds: Math.max(0, video.startTime + chunk.startTime - cutAt + chunkStart),
+          });
         };
         // The first round of chunks is cut side by side: until they exist, the cores that will
         // transcode them have nothing else to do.
-        const firstRound = chunks.slice(0, Math.min(chunks.length, deps.config.worker.transcodeConcurrency));
+        const firstRound = chunks.slice(0, Math.min(chunks.length, deps.transcodeConcurrency));
         await settleAll(firstRound.map(cutAndHandOver));
-        await enqueue(deps, others);
+        await handOverOthers();
         for (const chunk of chunks.slice(firstRound.length)) await cutAndHandOver(chunk);
         logger.info({ chunks: chunks.length }, "split");
       }),
     );
-  };
+  });
 }
 
 /** Waits for every promise, then throws the first failure: no cut is left running in a removed folder. */
@@ -88,7 +90,7 @@ async function settleAll(work: readonly Promise<void>[]): Promise<void> {
  * Where the chunk's first keyframe sits relative to the chunk file's start, as ffmpeg's `-ss`
  * counts it. Normally 0; not when the muxer shifted timestamps for B-frame reordering.
  */
-async function firstKeyframeOffset(deps: PipelineDeps, chunkPath: string, signal: AbortSignal): Promise<number> {
+async function firstKeyframeOffset(deps: Pick<SplitDeps, "binaries">, chunkPath: string, signal: AbortSignal): Promise<number> {
   const { stdout } = await runProcess(
     deps.binaries.ffprobe,
     ["-v", "error", "-read_intervals", "%+#30", "-show_entries", "packet=pts_time,flags:format=start_time", "-of", "json", chunkPath],

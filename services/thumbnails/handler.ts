@@ -1,24 +1,26 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { keys, partNames } from "../../shared/keys.ts";
-import { parseMessageOf } from "../../shared/messages.ts";
 import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
-import type { PipelineDeps } from "../../shared/pipeline/deps.ts";
-import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
-import { runPartOnce } from "../../shared/pipeline/parts.ts";
+import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
+import { runPartOnce, type PartDeps } from "../../shared/pipeline/fan-in.ts";
+import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { renderThumbnails } from "./render-thumbnails.ts";
 
 const CONTENT_TYPES: Record<string, string> = { ".jpg": "image/jpeg", ".webp": "image/webp", ".vtt": "text/vtt" };
 export const THUMBNAILS_FOLDER = "thumbnails";
 
+/** thumbnails reads the source and writes images; its only hand-over is the fan-in to publish. */
+export interface ThumbnailsDeps extends PartDeps {
+  binaries: Pick<FfmpegBinaries, "ffmpeg">;
+  /** ffmpeg threads for the frame extraction. */
+  threads: number;
+}
+
 /** thumbnails: poster in several sizes and a storyboard (sprites + WebVTT), from the source. */
-export function createThumbnailsHandler(deps: PipelineDeps): MessageHandler {
-  return async (received, context) => {
-    const message = parseMessageOf(received.body, "make-thumbnails");
-    const logger = context.logger.child({ videoId: message.videoId });
-    const job = await loadActiveJob(deps, message.videoId, logger);
-    if (!job) return;
+export function createThumbnailsHandler(deps: ThumbnailsDeps): MessageHandler {
+  return handleActiveJob(deps, "make-thumbnails", async ({ job, logger, context }) => {
     const { chunks } = job.plan;
 
     await runPartOnce(deps, job, partNames.thumbnails, async (dir) => {
@@ -50,5 +52,5 @@ export function createThumbnailsHandler(deps: PipelineDeps): MessageHandler {
       logger.info("thumbnails made");
       return { details: { folder: THUMBNAILS_FOLDER, ...result } };
     });
-  };
+  });
 }

@@ -2,33 +2,44 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { RetryableError } from "../../shared/errors.ts";
 import { keys, partNames } from "../../shared/keys.ts";
-import { parseMessageOf } from "../../shared/messages.ts";
 import { transcodeChunkArgs } from "../../shared/media/encode-args.ts";
+import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
-import type { PipelineDeps } from "../../shared/pipeline/deps.ts";
-import { loadActiveJob } from "../../shared/pipeline/job-guard.ts";
-import { runPartOnce, uploadSegments, type SegmentRecord } from "../../shared/pipeline/parts.ts";
+import { runPartOnce, type PartDeps } from "../../shared/pipeline/fan-in.ts";
+import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
+import type { SegmentRecord } from "../../shared/pipeline/part-record.ts";
+import { uploadSegments } from "../../shared/pipeline/segment-upload.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
+
+export interface ThreadSettings {
+  /** ffmpeg threads per process while transcodes run side by side. */
+  threads: number;
+  /** ffmpeg threads for a transcode that has the machine to itself. */
+  soloThreads: number;
+  /** How many transcodes run side by side (VODPIPE_TRANSCODE_CONCURRENCY). */
+  transcodeConcurrency: number;
+}
+
+/** transcode reads its chunk and writes video segments; its only hand-over is the fan-in to publish. */
+export interface TranscodeDeps extends PartDeps, ThreadSettings {
+  binaries: Pick<FfmpegBinaries, "ffmpeg">;
+}
 
 /**
  * A job with fewer chunks than the transcode concurrency leaves cores idle: its chunks get every
  * core. Otherwise each ffmpeg gets its share. (Measured on 2 cores: giving the last chunks more
  * threads than their share oversubscribes the machine and costs more CPU than it saves.)
  */
-export function threadsForChunk(chunkCount: number, deps: Pick<PipelineDeps, "config" | "threads" | "soloThreads">): number {
-  return chunkCount < deps.config.worker.transcodeConcurrency ? deps.soloThreads : deps.threads;
+export function threadsForChunk(chunkCount: number, settings: ThreadSettings): number {
+  return chunkCount < settings.transcodeConcurrency ? settings.soloThreads : settings.threads;
 }
 
 /**
  * transcode: one chunk, decoded once, encoded into every video rendition as HLS segments whose
  * timestamps continue where the previous chunk ended (the output offset is the chunk's start).
  */
-export function createTranscodeHandler(deps: PipelineDeps): MessageHandler {
-  return async (received, context) => {
-    const message = parseMessageOf(received.body, "transcode-chunk");
-    const logger = context.logger.child({ videoId: message.videoId, chunk: message.chunkIndex });
-    const job = await loadActiveJob(deps, message.videoId, logger);
-    if (!job) return;
+export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
+  return handleActiveJob(deps, "transcode-chunk", async ({ message, job, logger, context }) => {
     const chunk = job.plan.chunks.chunks[message.chunkIndex];
     if (!chunk) throw new RetryableError(`job ${job.videoId} has no chunk ${message.chunkIndex}`);
 
@@ -68,5 +79,5 @@ export function createTranscodeHandler(deps: PipelineDeps): MessageHandler {
       logger.info("chunk transcoded");
       return { segments, codecs };
     });
-  };
+  }, (message) => ({ chunk: message.chunkIndex }));
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildOutputs } from "../../services/publish/build-outputs.ts";
 import type { ActiveJob } from "../../shared/pipeline/job-guard.ts";
-import type { PartRecord } from "../../shared/pipeline/parts.ts";
+import type { PartRecord } from "../../shared/pipeline/part-record.ts";
 
 // A 10 s, 30 fps video with audio: three 4/4/2 s segments in two chunks, two renditions.
 const JOB: ActiveJob = {

@@ -5,7 +5,7 @@ import { threadsForChunk } from "../../services/transcode/handler.ts";
 
 // A 2-core machine at the defaults: two transcode slots, one thread each, both for a job alone.
 const config = loadConfig({});
-const deps = { config, threads: 1, soloThreads: 2 };
+const deps = { threads: 1, soloThreads: 2, transcodeConcurrency: config.worker.transcodeConcurrency };
 
 function chunkCount(durationSeconds: number): number {
   return planChunks({

@@ -1,0 +1,51 @@
+import { keys } from "../keys.ts";
+import { listAll } from "../ports.ts";
+import { isoNow } from "./clock.ts";
+import { failJobOnPermanentError, type ActiveJob, type JobStoreDeps } from "./job-guard.ts";
+import type { PartRecord } from "./part-record.ts";
+import type { Senders } from "./senders.ts";
+import { withTempDir, type TempDirSettings } from "./temp-dir.ts";
+
+/** What a part of a job (a chunk, the audio, the thumbnails) needs to record itself and fan in. */
+export interface PartDeps extends JobStoreDeps, TempDirSettings {
+  send: Senders<"publish">;
+}
+
+export async function partExists(deps: Pick<PartDeps, "store">, videoId: string, part: string): Promise<boolean> {
+  return (await deps.store.head(keys.part(videoId, part))) !== undefined;
+}
+
+/**
+ * Fan-in without a database: write this part's marker, then list the markers; whoever sees every
+ * part enqueues publish (several may; publish is idempotent).
+ */
+export async function completePart(deps: PartDeps, job: ActiveJob, record: PartRecord | undefined): Promise<void> {
+  if (record) {
+    await deps.store.put(keys.part(job.videoId, record.part), JSON.stringify(record, null, 2), { contentType: "application/json" });
+  }
+  const prefix = keys.partsPrefix(job.videoId);
+  const present = new Set((await listAll(deps.store, prefix)).map((object) => object.key.slice(prefix.length).replace(/\.json$/, "")));
+  if (job.plan.parts.every((part) => present.has(part))) {
+    await deps.send.publish({ type: "publish-video", version: 1, videoId: job.videoId });
+  }
+}
+
+/**
+ * Runs one part of a job at most once: a part whose marker exists is not redone (a duplicate
+ * delivery only repeats the fan-in check). The work gets a temp folder, removed afterwards; a
+ * permanent failure marks the job failed.
+ */
+export async function runPartOnce(
+  deps: PartDeps,
+  job: ActiveJob,
+  part: string,
+  work: (dir: string) => Promise<Pick<PartRecord, "segments" | "codecs" | "details">>,
+): Promise<void> {
+  if (await partExists(deps, job.videoId, part)) {
+    await completePart(deps, job, undefined);
+    return;
+  }
+  const startedAt = isoNow(deps.now);
+  const produced = await failJobOnPermanentError(deps, job, () => withTempDir(deps, part, work));
+  await completePart(deps, job, { part, startedAt, finishedAt: isoNow(deps.now), ...produced });
+}

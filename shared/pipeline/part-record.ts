@@ -1,0 +1,21 @@
+/** One HLS segment as a part recorded it; publish builds the playlists from these. */
+export interface SegmentRecord {
+  uri: string;
+  duration: number;
+  bytes: number;
+  /** First-frame byte range, for I-frame playlists (video only). */
+  iframe?: { offset: number; length: number };
+}
+
+/** The marker a finished part writes: what it produced, and when. */
+export interface PartRecord {
+  part: string;
+  startedAt: string;
+  finishedAt: string;
+  /** Segments per rendition name (`720p`, `audio`). */
+  segments?: Record<string, SegmentRecord[]>;
+  /** Video codec string per rendition, read from the first segment's SPS. */
+  codecs?: Record<string, string>;
+  /** Anything else the part wants publish to know (thumbnail files). */
+  details?: unknown;
+}

@@ -1,0 +1,59 @@
+import { open, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { keys } from "../keys.ts";
+import type { ObjectStore } from "../ports.ts";
+import { h264CodecString } from "../hls/h264-codec-string.ts";
+import { parseMediaPlaylist } from "../hls/parse-playlist.ts";
+import { readFirstVideoAccessUnit, readFirstVideoAccessUnitOfPrefix, type FirstAccessUnit } from "../hls/ts-reader.ts";
+import type { SegmentRecord } from "./part-record.ts";
+
+/**
+ * Uploads the segments ffmpeg wrote for one rendition into the output tree and describes them.
+ * `video` segments also get their first-frame byte range and codec string.
+ */
+export async function uploadSegments(
+  deps: { store: ObjectStore },
+  videoId: string,
+  rendition: string,
+  localDir: string,
+  playlistFile: string,
+  video: boolean,
+): Promise<{ segments: SegmentRecord[]; codec?: string }> {
+  const listed = parseMediaPlaylist(await readFile(join(localDir, playlistFile), "utf8")).segments;
+  const segments: SegmentRecord[] = [];
+  let codec: string | undefined;
+  for (const { uri, duration } of listed) {
+    const path = join(localDir, uri);
+    const record: SegmentRecord = { uri, duration, bytes: (await stat(path)).size };
+    const key = keys.output(videoId, `${rendition}/${uri}`);
+    if (video) {
+      const frame = await readFirstFrame(path, record.bytes);
+      if (!frame) throw new Error(`${rendition}/${uri}: ffmpeg wrote a segment with no readable video frame`);
+      record.iframe = frame.range;
+      codec ??= h264CodecString(frame.payload);
+    }
+    await deps.store.upload(key, path, { contentType: "video/mp2t", readOnly: true });
+    segments.push(record);
+  }
+  return { segments, codec };
+}
+
+/** Enough for the first frame of most segments; a bigger keyframe takes a few more reads. */
+const FIRST_READ_BYTES = 256 * 1024;
+
+/** The segment's first video access unit, reading only as much of the file as that takes. */
+async function readFirstFrame(path: string, size: number): Promise<FirstAccessUnit | undefined> {
+  const handle = await open(path, "r");
+  try {
+    for (let length = Math.min(size, FIRST_READ_BYTES); ; length = Math.min(size, length * 4)) {
+      const head = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(head, 0, length, 0);
+      // The whole file (or it ended sooner than stat said): what is there is all there is.
+      if (bytesRead >= size || bytesRead < length) return readFirstVideoAccessUnit(head.subarray(0, bytesRead));
+      const frame = readFirstVideoAccessUnitOfPrefix(head.subarray(0, bytesRead));
+      if (frame !== "need-more") return frame;
+    }
+  } finally {
+    await handle.close();
+  }
+}
