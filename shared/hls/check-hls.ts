@@ -28,8 +28,10 @@ import {
   type ParsedMediaPlaylist,
   type ParsedPlaylist,
 } from "./parse-playlist.ts";
-import { gatherSegmentFacts, mapWithLimit, SegmentUnreadableError, type SegmentKind } from "./segment-facts.ts";
-import { roundToMicroseconds } from "./ts-reader.ts";
+import { mapWithLimit } from "../map-with-limit.ts";
+import { gatherSegmentFacts } from "./measure-segment.ts";
+import { roundToMicroseconds } from "./numbers.ts";
+import { SegmentUnreadableError, type SegmentKind } from "./segment-facts.ts";
 
 export interface CheckHlsOptions {
   /** MPEG-TS segments are read in JavaScript; ffmpeg measures anything else (segment-facts.ts). */

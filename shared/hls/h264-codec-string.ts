@@ -4,51 +4,7 @@
  * playlist's CODECS must name the profile and level the encoder really wrote (x264 treats
  * `-profile:v` as a ceiling and `-level` as a hint), so the string comes from the bytes.
  */
-
-export interface NalUnit {
-  /** nal_unit_type: 1 slice, 5 IDR slice, 6 SEI, 7 SPS, 8 PPS, 9 access unit delimiter. */
-  type: number;
-  /** The NAL unit including its one-byte header, still escaped (emulation prevention bytes kept). */
-  data: Buffer;
-}
-
-export const NAL_TYPE = Object.freeze({ IDR: 5, SEI: 6, SPS: 7, PPS: 8, AUD: 9 });
-
-/** Splits an Annex-B byte stream at its 3- or 4-byte start codes. */
-export function splitAnnexB(stream: Buffer): NalUnit[] {
-  const starts: { at: number; payload: number }[] = [];
-  for (let i = 0; i + 2 < stream.length; i++) {
-    if (stream[i] === 0 && stream[i + 1] === 0 && stream[i + 2] === 1) {
-      starts.push({ at: i > 0 && stream[i - 1] === 0 ? i - 1 : i, payload: i + 3 });
-      i += 2;
-    }
-  }
-  const units: NalUnit[] = [];
-  starts.forEach((start, index) => {
-    let end = starts[index + 1]?.at ?? stream.length;
-    // Trailing zero bytes before the next start code belong to no NAL unit.
-    while (end > start.payload && stream[end - 1] === 0) end--;
-    if (end <= start.payload) return;
-    const data = stream.subarray(start.payload, end);
-    units.push({ type: data[0]! & 0x1f, data });
-  });
-  return units;
-}
-
-/** Removes emulation prevention bytes: every 0x03 that follows two zero bytes. */
-export function unescapeRbsp(escaped: Buffer): Buffer {
-  const out: number[] = [];
-  let zeros = 0;
-  for (const byte of escaped) {
-    if (zeros >= 2 && byte === 3) {
-      zeros = 0;
-      continue;
-    }
-    out.push(byte);
-    zeros = byte === 0 ? zeros + 1 : 0;
-  }
-  return Buffer.from(out);
-}
+import { NAL_TYPE, splitAnnexB, unescapeRbsp } from "./annex-b.ts";
 
 export interface AvcProfileLevel {
   profileIdc: number;

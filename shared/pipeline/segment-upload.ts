@@ -4,7 +4,7 @@ import { keys } from "../keys.ts";
 import type { ObjectStore } from "../ports.ts";
 import { h264CodecString } from "../hls/h264-codec-string.ts";
 import { parseMediaPlaylist } from "../hls/parse-playlist.ts";
-import { readFirstVideoAccessUnit, readFirstVideoAccessUnitOfPrefix, type FirstAccessUnit } from "../hls/ts-reader.ts";
+import { readFirstVideoAccessUnit, readFirstVideoAccessUnitOfPrefix, type FirstAccessUnit } from "../hls/mpeg-ts.ts";
 import type { SegmentRecord } from "./part-record.ts";
 
 /**

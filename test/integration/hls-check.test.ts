@@ -11,7 +11,7 @@ import { checkHls, type HlsReport } from "../../shared/hls/check-hls.ts";
 import { RULES } from "../../shared/hls/conformance-rules.ts";
 import { h264CodecString } from "../../shared/hls/h264-codec-string.ts";
 import { writeIFramePlaylist, writeMasterPlaylist, writeMediaPlaylist, type MediaSegment, type VariantStream } from "../../shared/hls/playlists.ts";
-import { readFirstVideoAccessUnit } from "../../shared/hls/segment-facts.ts";
+import { readFirstVideoAccessUnit } from "../../shared/hls/mpeg-ts.ts";
 import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { mediaFile } from "../support/media.ts";
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { avcCodecString, h264CodecString, parseSpsProfileLevel, splitAnnexB, unescapeRbsp } from "../../shared/hls/h264-codec-string.ts";
-import { audioCodecFromTs, factsFromPackets, parseFramecrc, readFirstAccessUnit, readFirstVideoAccessUnit } from "../../shared/hls/segment-facts.ts";
-import { readFirstVideoAccessUnitOfPrefix } from "../../shared/hls/ts-reader.ts";
+import { audioCodecFromTs } from "../../shared/hls/adts.ts";
+import { splitAnnexB, unescapeRbsp } from "../../shared/hls/annex-b.ts";
+import { avcCodecString, h264CodecString, parseSpsProfileLevel } from "../../shared/hls/h264-codec-string.ts";
+import { factsFromPackets, parseFramecrc } from "../../shared/hls/measure-segment.ts";
+import { readFirstAccessUnit, readFirstVideoAccessUnit, readFirstVideoAccessUnitOfPrefix } from "../../shared/hls/mpeg-ts.ts";
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ""), "hex");
 

@@ -4,8 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gatherSegmentFacts, gatherSegmentFactsWithFfmpeg, type SegmentFacts } from "../../shared/hls/segment-facts.ts";
-import { leadingNalUnits, measureTsSegment, parseSps, readFirstAccessUnit, scanTs } from "../../shared/hls/ts-reader.ts";
+import { leadingNalUnits } from "../../shared/hls/annex-b.ts";
+import { parseSps } from "../../shared/hls/h264.ts";
+import { gatherSegmentFacts, gatherSegmentFactsWithFfmpeg } from "../../shared/hls/measure-segment.ts";
+import { readFirstAccessUnit, scanTs } from "../../shared/hls/mpeg-ts.ts";
+import type { SegmentFacts } from "../../shared/hls/segment-facts.ts";
+import { measureTsSegment } from "../../shared/hls/ts-segment-facts.ts";
 import { mediaFile } from "../support/media.ts";
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ""), "hex");
