@@ -1,0 +1,55 @@
+/** How a video's state reads on the page: pure, shared by the upload cards, the list and the watch page. */
+import type { Video } from "./api.ts";
+import { formatRemaining } from "./format.ts";
+
+const STAGES: Record<string, string> = {
+  ingest: "checking the file",
+  split: "splitting",
+  transcode: "encoding",
+  audio: "encoding the sound",
+  thumbnails: "making thumbnails",
+  publish: "publishing",
+};
+
+export function stageLabel(stage: string | null): string | null {
+  if (!stage) return null;
+  return STAGES[stage] ?? stage;
+}
+
+/** Whole percent for display: never 100 before the video is ready, so "100%" means done. */
+export function shownPercent(video: Pick<Video, "status" | "progress">): number {
+  if (video.status === "ready") return 100;
+  const percent = Number.isFinite(video.progress) ? Math.floor(video.progress) : 0;
+  return Math.max(0, Math.min(99, percent));
+}
+
+/** "Processing — 42% · encoding · about 12 s left", "Queued", "Ready", "Failed". */
+export function statusLine(video: Pick<Video, "status" | "progress" | "stage" | "etaSeconds">): string {
+  switch (video.status) {
+    case "uploading":
+      return "Uploading";
+    case "queued":
+      return "Queued — waiting for a worker";
+    case "processing": {
+      const parts = [`Processing — ${shownPercent(video)}%`];
+      const stage = stageLabel(video.stage);
+      if (stage) parts.push(stage);
+      if (video.etaSeconds !== null && Number.isFinite(video.etaSeconds) && video.etaSeconds > 0) {
+        parts.push(`about ${formatRemaining(video.etaSeconds)} left`);
+      }
+      return parts.join(" · ");
+    }
+    case "ready":
+      return "Ready";
+    case "failed":
+      return "Failed";
+  }
+}
+
+export const STATUS_WORDS: Record<Video["status"], string> = {
+  uploading: "Uploading",
+  queued: "Queued",
+  processing: "Processing",
+  ready: "Ready",
+  failed: "Failed",
+};
