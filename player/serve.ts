@@ -34,34 +34,27 @@ export function createPlayerRoutes(options: PlayerRoutesOptions = {}): Hono {
   // Building starts now so the first visitor does not wait; a failure is reported to whoever asks.
   bundle.catch(() => {});
 
-  app.use("*", etag());
-  app.use("*", async (c, next) => {
-    await next();
-    c.header("X-Content-Type-Options", "nosniff");
-  });
+  // Middleware goes on each route, never on "*": mounted at "/", a "*" middleware would also wrap
+  // the API's routes (and etag() would read whole segment and event streams to hash them).
+  const withEtag = etag();
 
-  const page = async () => readFile(join(HERE, "static", "index.html"), "utf8");
-  const sendPage = async () =>
-    new Response(await page(), { headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache" } });
-  app.get("/", sendPage);
-  app.get("/watch/:id", sendPage);
-
-  app.get("/player/app.js", async () => {
-    return new Response(await bundle, { headers: { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache" } });
-  });
-  app.get("/player/app.css", async () => {
-    const css = await readFile(join(HERE, "static", "styles.css"), "utf8");
-    return new Response(css, { headers: { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "no-cache" } });
-  });
-  app.get(`/player/vendor/hls.js/${HLS_VERSION}/:file`, async (c) => {
-    const file = c.req.param("file");
-    const type = HLS_FILES[file];
+  const sendPage = async () => send(await readFile(join(HERE, "static", "index.html")), "text/html; charset=utf-8");
+  app.get("/", withEtag, sendPage);
+  app.get("/watch/:id", withEtag, sendPage);
+  app.get("/player/app.js", withEtag, async () => send(await bundle, "text/javascript; charset=utf-8"));
+  app.get("/player/app.css", withEtag, async () => send(await readFile(join(HERE, "static", "styles.css")), "text/css; charset=utf-8"));
+  // The version is a path segment: hono's router mis-parses a pattern containing "@" (hls.js@1.7.4).
+  app.get(`/player/vendor/hls.js/${HLS_VERSION}/:file`, withEtag, async (c) => {
+    const type = HLS_FILES[c.req.param("file")];
     if (!type) return c.notFound();
-    return new Response(await readFile(join(HLS_DIST, file)), {
-      headers: { "Content-Type": type, "Cache-Control": "public, max-age=31536000, immutable" },
-    });
+    return send(await readFile(join(HLS_DIST, c.req.param("file"))), type, "public, max-age=31536000, immutable");
   });
   return app;
+}
+
+/** The page and its script change with the server: the browser revalidates them (ETag) on every load. */
+function send(body: string | Uint8Array<ArrayBuffer>, type: string, cacheControl = "no-cache"): Response {
+  return new Response(body, { headers: { "Content-Type": type, "Cache-Control": cacheControl, "X-Content-Type-Options": "nosniff" } });
 }
 
 async function bundlePlayer(minify: boolean): Promise<string> {

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { createPlayerRoutes, HLS_SCRIPT_PATH } from "../../player/serve.ts";
 
@@ -51,6 +52,16 @@ describe("player routes", () => {
     expect((await app.request("/player/vendor/hls.js/0.0.1/hls.min.js")).status).toBe(404);
     expect((await app.request("/v1/videos")).status).toBe(404);
     expect((await app.request("/watch/a/b")).status).toBe(404);
+  });
+
+  it("mounted at / in an app, leaves that app's own routes alone", async () => {
+    const parent = new Hono();
+    parent.route("/", app);
+    parent.get("/v1/videos/x/events", (c) => c.body("event: video\ndata: {}\n\n", 200, { "Content-Type": "text/event-stream" }));
+    const events = await parent.request("/v1/videos/x/events");
+    expect(events.headers.get("etag")).toBeNull();
+    expect(events.headers.get("x-content-type-options")).toBeNull();
+    expect((await parent.request("/")).status).toBe(200);
   });
 
   it("serves the styles", async () => {
