@@ -25,7 +25,8 @@ import type { VariantResult, VariantSpec } from "./run-variant.ts";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 const REPO_DIR = resolve(BENCH_DIR, "..");
-const DEFAULT_SOURCE = resolve(REPO_DIR, "../shared/media/sowt-with-video.mov");
+/** Committed with the repository, so a fresh clone can run the benchmark; `--source` takes any other recording. */
+const DEFAULT_SOURCE = resolve(REPO_DIR, "test/fixtures/sowt-with-video.mov");
 const WALL_RATIO_TARGET = 0.95;
 const MB = 1024 * 1024;
 

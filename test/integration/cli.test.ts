@@ -3,7 +3,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { mediaFile } from "../support/media.ts";
+import { mediaFile, standIn } from "../support/media.ts";
 import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";
 import { until } from "../support/wait.ts";
 import { childrenOf, clockTicksPerSecond, parseProcStat } from "../../bench/measure.ts";
@@ -53,10 +53,10 @@ describe("the vodpipe command", () => {
   });
 
   it("process exits with status 2 and one line giving the reason for a file it rejects", async () => {
-    const result = await vodpipe(["process", mediaFile("broken_truncated_moov_missing.mp4")], sandbox.env);
+    const result = await vodpipe(["process", await standIn("truncated-moov-missing.mp4")], sandbox.env);
     expect(result.code).toBe(2);
     const lines = result.stderr.trim().split("\n");
-    expect(lines[lines.length - 1]).toMatch(/^vodpipe: rejected .*broken_truncated_moov_missing\.mp4: the file is incomplete or not a video/);
+    expect(lines[lines.length - 1]).toMatch(/^vodpipe: rejected .*truncated-moov-missing\.mp4: the file is incomplete or not a video/);
     expect(result.stdout).toBe("");
   });
 
@@ -116,7 +116,7 @@ describe("vodpipe process on SIGTERM", () => {
   });
 
   it("kills its ffmpegs, marks the video failed, leaves no temp files and exits 143", async () => {
-    child = spawn(process.execPath, ["bin/vodpipe.js", "process", mediaFile("diver.mov")], { env: { ...process.env, ...sandbox.env } });
+    child = spawn(process.execPath, ["bin/vodpipe.js", "process", await standIn("mjpeg-422-mp2.mov")], { env: { ...process.env, ...sandbox.env } });
     let stderr = "";
     child.stderr!.on("data", (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child!.on("exit", (code) => resolve(code)));

@@ -8,7 +8,7 @@ import { keys } from "../../shared/keys.ts";
 import { readJob } from "../../shared/job.ts";
 import { serialize } from "../../shared/messages.ts";
 import { openPipelineEnvironment, startStageWorkers } from "../../app/environment.ts";
-import { mediaFile } from "../support/media.ts";
+import { standIn } from "../support/media.ts";
 import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";
 import { sleep, until } from "../support/wait.ts";
 
@@ -39,7 +39,7 @@ describe("a worker killed with SIGKILL in the middle of a transcode", () => {
     try {
       const videoId = "crash-test";
       const sourceKey = keys.source(videoId, ".mov");
-      await env.deps.store.put(sourceKey, createReadStream(mediaFile("diver.mov")));
+      await env.deps.store.put(sourceKey, createReadStream(await standIn("mjpeg-422-mp2.mov")));
       await env.queueSet.queues.ingest.send(serialize({ type: "source-uploaded", version: 1, videoId, sourceKey }));
 
       // The child has downloaded a chunk and ffmpeg is encoding it: kill the whole process group.

@@ -3,35 +3,40 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkHls } from "../../shared/hls/check-hls.ts";
 import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
-import { mediaFile } from "../support/media.ts";
+import { mediaFile, standIn, type StandInName } from "../support/media.ts";
 import { createSandbox, runPipeline, type Sandbox } from "../support/pipeline-harness.ts";
 import { decodedTimeline, videoStreamDescription } from "../support/decode.ts";
 import { readWithIndependentParser } from "../support/independent-hls.ts";
 
 const binaries = resolveFfmpegBinaries();
 
+/** A committed fixture, or a stand-in generated for the run (test/fixtures/MANIFEST.md lists both). */
+type Source = { file: string } | { standIn: StandInName };
+const pathOf = (source: Source): Promise<string> => ("file" in source ? Promise.resolve(mediaFile(source.file)) : standIn(source.standIn));
+const nameOf = (source: Source): string => ("file" in source ? source.file : `${source.standIn} (generated)`);
+
 /**
- * Every real video in ../shared/media, with what its top (360p-rung) rendition must look like:
- * rotation applied, sample aspect ratio applied, odd sizes made even, never upscaled.
+ * Every video in test/fixtures and every video stand-in, with what its top (360p-rung) rendition
+ * must look like: rotation applied, sample aspect ratio applied, odd sizes made even, never upscaled.
  */
-const REAL_VIDEOS: Array<{ file: string; top: [number, number]; audio: boolean; sourceStream: string; hdr?: boolean }> = [
+const VIDEOS: Array<Source & { top: [number, number]; audio: boolean; sourceStream: string; hdr?: boolean }> = [
   { file: "androidx_sample.avi", top: [864, 360], audio: true, sourceStream: "v:0" },
   { file: "androidx_sample.flv", top: [540, 360], audio: true, sourceStream: "v:0" },
-  { file: "bbb_1920x1080_60fps_vp8.webm", top: [640, 360], audio: true, sourceStream: "v:0" },
-  { file: "bbb_2500ms.ts", top: [640, 360], audio: true, sourceStream: "v:0" },
+  { standIn: "vp8-60fps-vorbis-5.1.webm", top: [640, 360], audio: true, sourceStream: "v:0" },
+  { file: "bbb_2500ms_first_30_frames.ts", top: [640, 360], audio: true, sourceStream: "v:0" },
   { file: "bear-vp9-odd-dimensions.webm", top: [160, 120], audio: false, sourceStream: "v:0" },
-  { file: "diver.mov", top: [480, 360], audio: true, sourceStream: "v:0" },
+  { standIn: "mjpeg-422-mp2.mov", top: [480, 360], audio: true, sourceStream: "v:0" },
   { file: "dolbyVision-hdr.MOV", top: [360, 640], audio: true, sourceStream: "v:0", hdr: true },
   { file: "hdr10-av1.mp4", top: [360, 640], audio: true, sourceStream: "v:0", hdr: true },
   // The first video track is the motion; the second is a one-frame still ffmpeg would pick.
-  { file: "pixel-motion-photo-2-hevc-tracks.mp4", top: [360, 480], audio: false, sourceStream: "0" },
+  { standIn: "two-hevc-tracks.mp4", top: [360, 480], audio: false, sourceStream: "0" },
   { file: "pixel7_videoOnly_cleaned.mp4", top: [640, 360], audio: false, sourceStream: "v:0" },
   { file: "portrait_4k60.mp4", top: [360, 640], audio: true, sourceStream: "v:0" },
   { file: "sowt-with-video.mov", top: [640, 360], audio: true, sourceStream: "v:0" },
-  { file: "underrun-ntsc.dv", top: [480, 360], audio: false, sourceStream: "v:0" },
+  { standIn: "dv-ntsc-one-frame.dv", top: [480, 360], audio: false, sourceStream: "v:0" },
 ];
 
-describe("every real video in ../shared/media ends ready and conformant", () => {
+describe("every test video ends ready and conformant", () => {
   let sandbox: Sandbox;
   beforeAll(async () => {
     sandbox = await createSandbox();
@@ -40,9 +45,9 @@ describe("every real video in ../shared/media ends ready and conformant", () => 
     await sandbox.cleanup();
   });
 
-  for (const video of REAL_VIDEOS) {
-    it(video.file, async () => {
-      const result = await runPipeline(sandbox, mediaFile(video.file));
+  for (const video of VIDEOS) {
+    it(nameOf(video), async () => {
+      const result = await runPipeline(sandbox, await pathOf(video));
       expect(result.job.reason).toBeUndefined();
       expect(result.job.status).toBe("ready");
       const out = result.outDir!;
@@ -77,7 +82,7 @@ describe("every real video in ../shared/media ends ready and conformant", () => 
 
       // What a viewer decodes lasts as long as the source's video, within one output frame.
       const frame = 1 / top.frameRate;
-      const source = await decodedTimeline(binaries.ffmpeg, mediaFile(video.file), video.sourceStream, frame);
+      const source = await decodedTimeline(binaries.ffmpeg, await pathOf(video), video.sourceStream, frame);
       const output = await decodedTimeline(binaries.ffmpeg, join(out, top.uri), "v:0", frame);
       expect(output.frames).toBeGreaterThan(0);
       expect(Math.abs(output.duration - source.duration)).toBeLessThanOrEqual(frame + 1e-3);
@@ -85,11 +90,11 @@ describe("every real video in ../shared/media ends ready and conformant", () => 
   }
 });
 
-const REJECTED: Array<{ file: string; reason: RegExp }> = [
+const REJECTED: Array<Source & { reason: RegExp }> = [
   { file: "broken_empty.mp4", reason: /empty \(0 bytes\)/ },
   { file: "broken_html_page.mp4", reason: /HTML\/XML page, not a video/ },
   { file: "broken_hls_playlist.mp4", reason: /HLS playlist .* not a video/ },
-  { file: "broken_truncated_moov_missing.mp4", reason: /moov atom\) is missing/ },
+  { standIn: "truncated-moov-missing.mp4", reason: /moov atom\) is missing/ },
   { file: "rclone_empty_moov.mp4", reason: /no audio or video tracks/ },
   { file: "bear-id3.mp3", reason: /no video track, only audio and cover art/ },
 ];
@@ -104,8 +109,8 @@ describe("broken files and non-videos end failed with a reason", () => {
   });
 
   for (const rejected of REJECTED) {
-    it(rejected.file, async () => {
-      const result = await runPipeline(sandbox, mediaFile(rejected.file));
+    it(nameOf(rejected), async () => {
+      const result = await runPipeline(sandbox, await pathOf(rejected));
       expect(result.job.status).toBe("failed");
       expect(result.job.reason).toMatch(rejected.reason);
       expect(result.outDir).toBeUndefined();

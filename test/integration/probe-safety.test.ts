@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PermanentError } from "../../shared/errors.ts";
 import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { probeContainer } from "../../shared/media/probe.ts";
-import { mediaFile } from "../support/media.ts";
+import { mediaFile, standIn } from "../support/media.ts";
 
 const { ffprobe } = resolveFfmpegBinaries();
 
@@ -17,8 +17,12 @@ describe("ffprobe on uploads", () => {
   });
 
   it("still reads the containers vodpipe accepts", async () => {
-    for (const file of ["diver.mov", "androidx_sample.avi", "androidx_sample.flv", "bear-vp9-odd-dimensions.webm", "underrun-ntsc.dv"]) {
-      const probe = await probeContainer(ffprobe, mediaFile(file));
+    const files = [
+      await standIn("mjpeg-422-mp2.mov"), mediaFile("androidx_sample.avi"), mediaFile("androidx_sample.flv"),
+      mediaFile("bear-vp9-odd-dimensions.webm"), await standIn("dv-ntsc-one-frame.dv"),
+    ];
+    for (const file of files) {
+      const probe = await probeContainer(ffprobe, file);
       expect(probe.streams?.length, file).toBeGreaterThan(0);
     }
   });

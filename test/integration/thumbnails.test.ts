@@ -9,7 +9,7 @@ import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
 import { renderThumbnails } from "../../services/thumbnails/render-thumbnails.ts";
 import type { ThumbnailResult } from "../../shared/media/thumbnail-result.ts";
-import { mediaFile } from "../support/media.ts";
+import { mediaFile, standIn } from "../support/media.ts";
 
 const ffmpeg = resolveFfmpegBinaries().ffmpeg;
 let root: string;
@@ -30,7 +30,7 @@ afterAll(async () => {
 
 interface Case {
   title: string;
-  file: () => string;
+  file: () => string | Promise<string>;
   durationSeconds: number;
   videoStreamIndex: number;
   displayWidth: number;
@@ -72,16 +72,16 @@ const CASES: Case[] = [
   },
   {
     title: "one interlaced DV frame with SAR 8:9",
-    file: () => mediaFile("underrun-ntsc.dv"),
+    file: () => standIn("dv-ntsc-one-frame.dv"),
     durationSeconds: 0.033, videoStreamIndex: 0, displayWidth: 640, displayHeight: 480,
     posters: { poster: [640, 480], "poster-640": [640, 480], "poster-320": [320, 240] },
     // 0.003 s has no frame at or after it: the first frame stands in, at time 0.
     tile: [160, 120], interval: 1, tileCount: 1, columns: 1, rows: 1, sheets: [[160, 120]], candidateCount: 1,
   },
   {
-    title: "14 s MJPEG diver clip",
-    file: () => mediaFile("diver.mov"),
-    durationSeconds: 14.04, videoStreamIndex: 0, displayWidth: 640, displayHeight: 480,
+    title: "14 s MJPEG 4:2:2 clip",
+    file: () => standIn("mjpeg-422-mp2.mov"),
+    durationSeconds: 14, videoStreamIndex: 0, displayWidth: 640, displayHeight: 480,
     posters: { poster: [640, 480], "poster-640": [640, 480], "poster-320": [320, 240] },
     tile: [160, 120], interval: 1, tileCount: 14, columns: 10, rows: 2, sheets: [[1600, 240]], candidateCount: 6,
   },
@@ -141,7 +141,7 @@ async function hashes(dir: string): Promise<Record<string, string>> {
 
 async function render(test: Case, outDir: string, scratch: string): Promise<ThumbnailResult> {
   return renderThumbnails({
-    inputPath: test.file(),
+    inputPath: await test.file(),
     outDir,
     durationSeconds: test.durationSeconds,
     videoStreamIndex: test.videoStreamIndex,
@@ -262,7 +262,7 @@ describe("renderThumbnails on real media", () => {
 
   it("picks the Pixel 7 frame whose entropy, measured independently, is the highest", async () => {
     const { result } = results.get(CASES[0]!.title)!;
-    const input = CASES[0]!.file();
+    const input = await CASES[0]!.file();
     const measured: { time: number; entropy: number }[] = [];
     for (const candidate of result.poster.candidates) {
       const frame = await referenceFrame(input, candidate.time, "", 1920, 1080);
@@ -278,7 +278,7 @@ describe("renderThumbnails on real media", () => {
 
   it("turns the -90 rotated 4K picture upright rather than squashing it", async () => {
     const { result, outDir } = results.get(CASES[1]!.title)!;
-    const input = CASES[1]!.file();
+    const input = await CASES[1]!.file();
     const poster = await sharp(join(outDir, "poster-320.webp")).raw().toBuffer();
     const upright = await referenceFrame(input, result.poster.time, "transpose=clock", 320, 569, ["-noautorotate"]);
     const squashed = await referenceFrame(input, result.poster.time, "", 320, 569, ["-noautorotate"]);
@@ -289,11 +289,11 @@ describe("renderThumbnails on real media", () => {
     expect(meanAbsoluteDifference(poster, turnedTheWrongWay)).toBeGreaterThan(toUpright * 3);
   });
 
-  it("shows different moments along the diver clip's storyboard", async () => {
+  it("shows different moments along the MJPEG clip's storyboard", async () => {
     const { outDir } = results.get(CASES[4]!.title)!;
     const tile = async (left: number, top: number) =>
       sharp(join(outDir, "storyboard-0.jpg")).extract({ left, top, width: 160, height: 120 }).raw().toBuffer();
-    // Tiles 0 (0-1 s) and 13 (13-14.04 s): the opening bubbles and the blue-lit end are far apart.
+    // Tiles 0 (0-1 s) and 13 (13-14 s): the clip darkens steadily, so the first and last tiles are far apart.
     expect(meanAbsoluteDifference(await tile(0, 0), await tile(480, 120))).toBeGreaterThan(20);
   });
 
@@ -305,7 +305,7 @@ describe("renderThumbnails on real media", () => {
     controller.abort();
     await expect(
       renderThumbnails({
-        inputPath: mediaFile("diver.mov"), outDir, durationSeconds: 14.04, videoStreamIndex: 0,
+        inputPath: await standIn("mjpeg-422-mp2.mov"), outDir, durationSeconds: 14, videoStreamIndex: 0,
         displayWidth: 640, displayHeight: 480, ffmpegPath: ffmpeg, logger: silentLogger(), tmpDir: scratch, signal: controller.signal,
       }),
     ).rejects.toThrow(/aborted/);

@@ -10,7 +10,7 @@ import { gatherSegmentFacts, gatherSegmentFactsWithFfmpeg } from "../../shared/h
 import { readFirstAccessUnit, scanTs } from "../../shared/hls/mpeg-ts.ts";
 import type { SegmentFacts } from "../../shared/hls/segment-facts.ts";
 import { measureTsSegment } from "../../shared/hls/ts-segment-facts.ts";
-import { mediaFile } from "../support/media.ts";
+import { mediaFile, standIn } from "../support/media.ts";
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ""), "hex");
 const fill = (length: number, byte: number) => Array.from({ length }, () => byte);
@@ -326,9 +326,9 @@ describe("measureTsSegment against ffmpeg on real segments", () => {
     for (const folder of ["v25-422", "v2997", "a48k", "v23976", "a44k"]) await mkdir(join(work, folder));
     await run(FFMPEG, [
       "-nostdin", "-hide_banner", "-loglevel", "error",
-      "-i", mediaFile("diver.mov"),
+      "-i", await standIn("mjpeg-422-mp2.mov"),
       "-i", mediaFile("androidx_sample.avi"),
-      // 25 fps, High 4:2:2 (diver.mov is yuvj422p), 240x180 coded as 240x192 and cropped.
+      // 25 fps, High 4:2:2 (the MJPEG stand-in is yuvj422p), 240x180 coded as 240x192 and cropped.
       "-map", "0:v:0", "-t", "5", ...hls("v25-422", x264("scale=240:180", 50)),
       // 29.97 fps (3003 ticks), 4:2:0, 426 wide: coded 432, cropped.
       "-map", "0:v:0", "-t", "5", ...hls("v2997", x264("fps=30000/1001,scale=426:240,format=yuv420p", 60)),
