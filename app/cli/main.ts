@@ -8,6 +8,7 @@ import { exitCodeForSignal, onStopSignals, runUntilSignalled } from "../../share
 import { runCheckCommand } from "./check-command.ts";
 import { processFile } from "./process-command.ts";
 import { OutputFolderError } from "./output-folder.ts";
+import { runQueuesCommand, runRedriveCommand } from "./queues-command.ts";
 
 const USAGE = `usage: vodpipe <command>
 
@@ -16,6 +17,8 @@ const USAGE = `usage: vodpipe <command>
   start                          run every stage's worker in this process until SIGTERM
   worker <stage>                 run one stage's worker (${STAGES.join(", ")})
   setup                          create the queues (SQS: with dead-letter queues); safe to repeat
+  queues [--json]                each stage's waiting, in-flight, delayed and dead-lettered messages
+  redrive <stage>                move a stage's dead-lettered messages back to its queue
 
 Configuration comes from VODPIPE_* environment variables (see the README).`;
 
@@ -52,6 +55,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return 0;
     }
+    case "queues":
+      return runQueuesCommand(rest, config, io);
+    case "redrive":
+      return runRedriveCommand(rest, config, io, createLogger({ level: io.env.VODPIPE_LOG_LEVEL ? config.logLevel : "warn", destination: io.stderr }));
     case "start":
     case "worker": {
       const stages: readonly Stage[] = command === "start" ? STAGES : rest.filter((s): s is Stage => (STAGES as readonly string[]).includes(s));
