@@ -17,7 +17,9 @@ export async function runStageWorker(stage: Stage): Promise<void> {
 
 /**
  * Entry for `services/<stage>/lambda.ts`: an SQS-event Lambda handler. Clients are built on the
- * first invocation and reused while the execution environment lives.
+ * first invocation and reused while the execution environment lives. A start-up that failed (a
+ * queue not created yet, a setting fixed a minute later) is not kept: the next invocation tries
+ * again, while the failed one's batch returns to the queue.
  */
 export function createStageLambda(stage: Stage): SqsLambdaHandler {
   let ready: Promise<{ env: PipelineEnvironment; handler: SqsLambdaHandler }> | undefined;
@@ -36,7 +38,14 @@ export function createStageLambda(stage: Stage): SqsLambdaHandler {
     return { env, handler };
   };
   return async (event, context) => {
-    ready ??= init();
-    return (await ready).handler(event, context);
+    const starting = (ready ??= init());
+    let started;
+    try {
+      started = await starting;
+    } catch (error) {
+      if (ready === starting) ready = undefined;
+      throw error;
+    }
+    return started.handler(event, context);
   };
 }

@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { Config } from "../shared/config.ts";
 import { markFailed } from "../shared/job.ts";
+import { publicReason } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { STAGES, type Stage } from "../shared/messages.ts";
 import type { ObjectStore, Queue } from "../shared/ports.ts";
@@ -83,7 +84,7 @@ export function failJobHook(deps: PipelineDeps): PermanentFailureHook {
         // Not JSON: nothing to attribute it to; the dead-letter record keeps it.
       }
     }
-    if (videoId) await markFailed(deps.store, videoId, error.message, { sourceKey: "" }, deps.now);
+    if (videoId) await markFailed(deps.store, videoId, publicReason(error), { sourceKey: "" }, deps.now);
   };
 }
 

@@ -2,26 +2,36 @@
  * The error taxonomy every service and the runtime share.
  *
  * PermanentError: the input can never succeed (not a video, invalid message). The runtime acks
- *   the message and the job is marked `failed` with `reason`, never retried.
+ *   the message and the job is marked `failed` with a reason, never retried.
  * RetryableError: a transient fault (network, throttling, a killed process). The runtime releases
  *   the message with a backoff; after `maxReceiveCount` receives the queue dead-letters it.
+ * InfrastructureError: a RetryableError that is the deployment's or the machine's fault (an AWS
+ *   error, a full disk, a message meant for another worker): retried and dead-lettered, and it
+ *   never fails a video, not even on the last receive.
  * Anything else counts as retryable, bounded by the receive count.
+ *
+ * An error's `message` is for the log (command lines, paths, stderr); `reason` is what a person
+ * is told. publicReason() picks the words and markFailed() refuses anything that is not words.
  */
 export interface ErrorContext {
   videoId?: string;
   messageId?: string;
   cause?: unknown;
+  /** A sentence for people (the job's reason): no command line, no path. */
+  reason?: string;
 }
 
-/** The base of both kinds: keeps `cause` and the video and message the error is about. */
+/** The base of every kind: keeps `cause`, the video and message the error is about, and the reason. */
 abstract class PipelineError extends Error {
   readonly videoId?: string;
   readonly messageId?: string;
+  readonly reason?: string;
 
   constructor(message: string, context: ErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
     this.videoId = context.videoId;
     this.messageId = context.messageId;
+    this.reason = context.reason;
   }
 }
 
@@ -33,9 +43,25 @@ export class RetryableError extends PipelineError {
   override readonly name: string = "RetryableError";
 }
 
+/** Not the video's fault: an AWS error, a full disk, a worker that cannot read the message yet. */
+export class InfrastructureError extends RetryableError {
+  override readonly name: string = "InfrastructureError";
+}
+
+/**
+ * A valid-looking message this worker must not handle but another may: a newer `version` (a
+ * rolling deploy) or another stage's type on this queue. It goes back to the queue.
+ */
+export class ForeignMessageError extends InfrastructureError {
+  override readonly name = "ForeignMessageError";
+}
+
 /** A rejected upload: the job ends `failed` with this message as the reason shown to people. */
 export class InvalidMediaError extends PermanentError {
   override readonly name = "InvalidMediaError";
+  constructor(message: string, context: ErrorContext = {}) {
+    super(message, { reason: message, ...context });
+  }
 }
 
 /** A message that does not match any schema: dead-lettered with the validation details. */
@@ -69,6 +95,59 @@ export class NotFoundError extends Error {
 
 export function isPermanent(error: unknown): error is PermanentError {
   return error instanceof PermanentError;
+}
+
+/** Node's codes for a machine out of room: the operator's problem, retried in every stage. */
+const RESOURCE_CODES = new Set(["ENOSPC", "EDQUOT", "EMFILE", "ENFILE", "ENOMEM", "SQLITE_FULL"]);
+
+/**
+ * True for a fault of the deployment or the machine (anywhere in the `cause` chain): such a
+ * failure is retried and dead-lettered but never marks a video failed.
+ */
+export function isInfrastructureFault(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 8; current = (current as { cause?: unknown }).cause, depth++) {
+    if (current instanceof InfrastructureError) return true;
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && RESOURCE_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+/** The reason shown for an error that carries no words of its own. */
+const INTERNAL_REASON = "vodpipe could not finish processing this video because of an internal fault; the operator's logs have the details";
+const INFRASTRUCTURE_REASON = "the storage or queue service was not available; vodpipe keeps retrying until an operator fixes it";
+const MAX_REASON_LENGTH = 400;
+
+/**
+ * What a person is told about `error`: its `reason` when it has one, otherwise a plain sentence
+ * by kind. The detail (command line, stderr, paths) stays in the error's message, for the log.
+ */
+export function publicReason(error: unknown): string {
+  const reason = error instanceof PipelineError ? error.reason : undefined;
+  if (reason) return sanitizeReason(reason);
+  if (isInfrastructureFault(error)) return INFRASTRUCTURE_REASON;
+  if (error instanceof InvalidMessageError) {
+    return "vodpipe received a message about this video that it cannot read; the operator's dead-letter queue has it";
+  }
+  return INTERNAL_REASON;
+}
+
+/**
+ * Makes `text` fit to show a person: one line, no absolute path (temp folders, the data folder),
+ * no command line, at most 400 characters. Text that is mostly a command line becomes the
+ * generic sentence: a reason that would need the log to understand is no reason.
+ */
+export function sanitizeReason(text: string): string {
+  const firstLine = text.split(/\r?\n/).find((line) => line.trim())?.trim() ?? "";
+  if (!firstLine || looksLikeCommandLine(firstLine)) return INTERNAL_REASON;
+  const withoutPaths = firstLine
+    .replace(/(?<=^|[\s"'(=])(?:file:)?(?:[A-Za-z]:)?(?:[\\/][^\s\\/'"():,;]+){2,}[\\/]?/g, "(a file)")
+    .replace(/\s+/g, " ");
+  return withoutPaths.length > MAX_REASON_LENGTH ? `${withoutPaths.slice(0, MAX_REASON_LENGTH - 1)}…` : withoutPaths;
+}
+
+function looksLikeCommandLine(line: string): boolean {
+  return /(^|[\s/"])(ffmpeg|ffprobe)"?\s+(-\S+|file:)/.test(line) || /\s-(i|c|map|f|v)\s+\S/.test(line);
 }
 
 export function errorMessage(error: unknown): string {

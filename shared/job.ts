@@ -1,5 +1,5 @@
 import type { ObjectStore } from "./ports.ts";
-import { NotFoundError } from "./errors.ts";
+import { NotFoundError, sanitizeReason } from "./errors.ts";
 import { keys } from "./keys.ts";
 import type { Rendition } from "./media/ladder.ts";
 import type { ChunkPlan } from "./media/chunk-plan.ts";
@@ -50,7 +50,11 @@ export async function writeJob(store: ObjectStore, job: JobRecord): Promise<void
   await store.put(keys.job(job.videoId), JSON.stringify(job, null, 2), { contentType: "application/json" });
 }
 
-/** Marks a job failed with a reason; a job already `ready` is left alone (a late duplicate failing). */
+/**
+ * Marks a job failed with a reason; a job already `ready` is left alone (a late duplicate failing).
+ * Every failed job's reason is written here, so this is where it is held to words a person can
+ * act on: no command line, no path (pass publicReason(error), never error.message).
+ */
 export async function markFailed(
   store: ObjectStore,
   videoId: string,
@@ -64,7 +68,7 @@ export async function markFailed(
   const job: JobRecord = {
     ...(existing ?? { videoId, sourceKey: fallback.sourceKey, originalName: fallback.originalName, createdAt: timestamp }),
     status: "failed",
-    reason,
+    reason: sanitizeReason(reason),
     updatedAt: timestamp,
   };
   await writeJob(store, job);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { InvalidMessageError } from "./errors.ts";
+import { ForeignMessageError, InvalidMessageError } from "./errors.ts";
 
 /**
  * Every message between services: a discriminated union on `type`, with a `version` so a
@@ -122,17 +122,45 @@ function describeIssues(error: z.ZodError): string {
     .join("; ");
 }
 
+/** The message version this code writes and reads. */
+export const MESSAGE_VERSION = 1;
+
+/**
+ * A message written by a newer deployment (a higher `version`) is not invalid, only not for this
+ * worker: it goes back to the queue for an up-to-date worker (a rolling deploy), and is
+ * dead-lettered if none comes, without failing the video.
+ */
+function assertNotNewer(json: unknown): void {
+  const version = (json as { version?: unknown } | null)?.version;
+  if (typeof version === "number" && Number.isInteger(version) && version > MESSAGE_VERSION) {
+    throw new ForeignMessageError(`message version ${version} is newer than this worker's ${MESSAGE_VERSION}; left for a newer worker`, {
+      reason: "the video waits for an up-to-date worker (a deployment is in progress)",
+    });
+  }
+}
+
 /** Parses and validates a pipeline message; an invalid one is an InvalidMessageError (permanent). */
 export function parseMessage(body: string): PipelineMessage {
-  const parsed = pipelineMessage.safeParse(parseJson(body));
+  const json = parseJson(body);
+  assertNotNewer(json);
+  const parsed = pipelineMessage.safeParse(json);
   if (!parsed.success) throw new InvalidMessageError(`invalid message: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }
 
-/** Parses a message that must be of one type (a stage's own queue); anything else is invalid. */
+/**
+ * Parses a message that must be of one type (a stage's own queue). Another stage's message here
+ * landed on the wrong queue (a deploy that routes differently): it is retried, then
+ * dead-lettered for an operator to redrive, and never fails the video.
+ */
 export function parseMessageOf<T extends MessageType>(body: string, type: T): Extract<PipelineMessage, { type: T }> {
   const message = parseMessage(body);
-  if (message.type !== type) throw new InvalidMessageError(`expected a ${type} message, got ${message.type}`);
+  if (message.type !== type) {
+    throw new ForeignMessageError(`a ${message.type} message on the ${STAGE_OF[type]} queue (expected ${type})`, {
+      videoId: message.videoId,
+      reason: "a message about the video reached the wrong queue; an operator must redrive it",
+    });
+  }
   return message as Extract<PipelineMessage, { type: T }>;
 }
 
@@ -146,6 +174,11 @@ export function parseIngestBody(body: string): IngestInput {
     const event = s3EventNotification.safeParse(json);
     if (!event.success) throw new InvalidMessageError(`invalid S3 event: ${describeIssues(event.error)}`);
     return { kind: "s3-event", event: event.data };
+  }
+  assertNotNewer(json);
+  const known = pipelineMessage.safeParse(json);
+  if (known.success && known.data.type !== "source-uploaded") {
+    throw new ForeignMessageError(`a ${known.data.type} message on the ingest queue`, { videoId: known.data.videoId });
   }
   const message = sourceUploadedMessage.safeParse(json);
   if (!message.success) throw new InvalidMessageError(`invalid message: ${describeIssues(message.error)}`);

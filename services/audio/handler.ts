@@ -44,7 +44,7 @@ export function createAudioHandler(deps: AudioDeps): MessageHandler {
           segmentPattern: join(outDir, "seg-%05d.ts"),
           threads: deps.threads,
         }),
-        { logger, signal: context.signal, classify: () => "permanent" },
+        { logger, signal: context.signal, task: "encoding the audio" },
       );
       const { segments } = await uploadSegments(deps, job.videoId, AUDIO_RENDITION_NAME, outDir, "ffmpeg.m3u8", false);
       logger.info("audio encoded");

@@ -23,18 +23,3 @@ export async function sniffNonVideo(path: string): Promise<string | undefined> {
     await handle.close();
   }
 }
-
-/** Turns ffprobe's last words into a reason a person can act on. */
-export function explainProbeFailure(stderr: string): string {
-  if (/moov atom not found/i.test(stderr)) {
-    return "the file is incomplete or not a video: its index (moov atom) is missing, as after an interrupted upload of a phone recording; upload the complete file";
-  }
-  if (/not on whitelist/i.test(stderr)) {
-    return "the file's format is not an accepted video container (MP4, MOV, WebM/MKV, MPEG-TS, AVI, FLV, DV, MPEG…)";
-  }
-  if (/Invalid data found when processing input/i.test(stderr)) {
-    return "the file is not a recognisable video (ffprobe: invalid data found when processing input)";
-  }
-  const lastLine = stderr.trim().split("\n").filter(Boolean).pop() ?? "unknown error";
-  return `the file could not be read as a video: ${lastLine.replace(/^.*?: /, "")}`;
-}

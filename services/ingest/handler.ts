@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { extname, join } from "node:path";
-import { InvalidMediaError, PermanentError } from "../../shared/errors.ts";
+import { InvalidMediaError, PermanentError, publicReason } from "../../shared/errors.ts";
 import { markFailed, readJob, writeJob, type JobPlan, type JobRecord, type StoredSource } from "../../shared/job.ts";
 import { partNames } from "../../shared/keys.ts";
 import { decodeS3Key, parseIngestBody, type SourceUploadedMessage } from "../../shared/messages.ts";
@@ -15,7 +15,7 @@ import { isoNow, type Clock } from "../../shared/pipeline/clock.ts";
 import type { Senders } from "../../shared/pipeline/senders.ts";
 import { withTempDir, type TempDirSettings } from "../../shared/pipeline/temp-dir.ts";
 import type { HandlerContext, MessageHandler } from "../../shared/consumer/types.ts";
-import { explainProbeFailure, sniffNonVideo } from "./explain-probe-failure.ts";
+import { sniffNonVideo } from "./explain-probe-failure.ts";
 
 /** A video id for an object dropped anywhere in the bucket: `sources/{id}/…` keeps its id. */
 export function videoIdForKey(key: string): string {
@@ -98,8 +98,9 @@ async function ingestOne(deps: IngestDeps, upload: SourceUploadedMessage, contex
     await deps.send.split({ type: "split-source", version: 1, videoId });
   } catch (error) {
     if (error instanceof PermanentError) {
-      await markFailed(deps.store, videoId, error.message, upload, deps.now);
-      logger.warn({ reason: error.message }, "rejected");
+      const reason = publicReason(error);
+      await markFailed(deps.store, videoId, reason, upload, deps.now);
+      logger.warn({ reason, err: error }, "rejected");
     }
     throw error;
   }
@@ -135,13 +136,13 @@ async function analyse(
     try {
       raw = await probeContainer(binaries.ffprobe, path, probeOptions);
     } catch (error) {
-      if (error instanceof PermanentError) throw new InvalidMediaError(explainProbeFailure(error.message), { videoId: upload.videoId, cause: error });
+      if (error instanceof PermanentError) throw new InvalidMediaError(publicReason(error), { videoId: upload.videoId, cause: error });
       if (!(error instanceof ProcessCrashedError && binaries.source.ffprobe === "bundled")) throw error;
       // The npm-bundled ffprobe crashes on some containers (MPEG-TS). A stream copy into Matroska
       // keeps stream indices and timestamps, so it can be probed in the source's place.
       context.logger.warn("bundled ffprobe crashed; probing a Matroska copy of the upload instead");
       probePath = join(dir, "probe-copy.mkv");
-      await runProcess(binaries.ffmpeg, remuxForProbeArgs(path, probePath), { ...probeOptions, classify: () => "permanent" });
+      await runProcess(binaries.ffmpeg, remuxForProbeArgs(path, probePath), { ...probeOptions, task: "copying the file for a second probe" });
       raw = await probeContainer(binaries.ffprobe, probePath, probeOptions);
     }
     const videoStream = assertUsableContainer(raw, info.size, limits);

@@ -53,7 +53,11 @@ export function createPublishHandler(deps: PublishDeps): MessageHandler {
       if (!report.ok) {
         const failures = report.failures.map((f) => `${f.rule}${f.rendition ? ` (${f.rendition})` : ""}: ${f.detail}`);
         logger.error({ failures }, "conformance check failed; not publishing");
-        throw new PermanentError(`the output failed the HLS conformance check: ${failures.slice(0, 5).join("; ")}`, { videoId: job.videoId });
+        const rules = [...new Set(report.failures.map((f) => f.rule))].slice(0, 3).join(", ");
+        throw new PermanentError(`the output failed the HLS conformance check: ${failures.slice(0, 5).join("; ")}`, {
+          videoId: job.videoId,
+          reason: `the encoded video failed vodpipe's HLS conformance check (${rules}), so it was not published`,
+        });
       }
       // master.m3u8 comes last in `files`: a player finds nothing until everything else is there.
       for (const file of files) {

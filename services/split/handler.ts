@@ -55,7 +55,7 @@ export function createSplitHandler(deps: SplitDeps): MessageHandler {
               keyframeTime: startsAtFirstKeyframe ? undefined : chunk.sourceKeyframeTime,
               durationSeconds: isLast ? undefined : video.startTime + chunk.endTime - chunk.sourceKeyframeTime + CHUNK_TAIL_SECONDS,
             }),
-            { logger, signal: context.signal, classify: () => "permanent" },
+            { logger, signal: context.signal, task: "cutting the video into chunks" },
           );
           const chunkStart = await firstKeyframeOffset(deps, chunkPath, context.signal);
           const cutAt = startsAtFirstKeyframe ? firstKeyframe : chunk.sourceKeyframeTime;
@@ -94,7 +94,7 @@ async function firstKeyframeOffset(deps: Pick<SplitDeps, "binaries">, chunkPath:
   const { stdout } = await runProcess(
     deps.binaries.ffprobe,
     ["-v", "error", "-read_intervals", "%+#30", "-show_entries", "packet=pts_time,flags:format=start_time", "-of", "json", chunkPath],
-    { signal, classify: () => "permanent" },
+    { signal, task: "reading a chunk" },
   );
   const parsed = JSON.parse(stdout.toString("utf8")) as { format?: { start_time?: string }; packets?: Array<{ pts_time?: string; flags?: string }> };
   const start = Number(parsed.format?.start_time ?? 0) || 0;

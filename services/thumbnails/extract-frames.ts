@@ -143,7 +143,7 @@ async function readFrames(path: string, size: FrameSize): Promise<Buffer[]> {
 /** Runs the extraction; the raw files stay in workDir (the caller owns and removes it). */
 export async function extractFrames(source: FrameSource, request: FrameRequest, workDir: string): Promise<ExtractedFrames> {
   const files = extractionFiles(workDir, request.candidateTimes.length);
-  await runProcess(source.ffmpegPath, extractionArgs(source, request, files), { logger: source.logger, signal: source.signal });
+  await runProcess(source.ffmpegPath, extractionArgs(source, request, files), { logger: source.logger, signal: source.signal, task: "extracting thumbnail frames" });
   const candidates: (Buffer | null)[] = [];
   for (const path of files.candidates) candidates.push((await readFrames(path, request.posterSize))[0] ?? null);
   return {

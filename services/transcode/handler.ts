@@ -66,7 +66,7 @@ export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
           threads: threadsForChunk(job.plan.chunks.chunks.length, deps),
           outputs,
         }),
-        { logger, signal: context.signal },
+        { logger, signal: context.signal, task: "encoding the video" },
       );
       const segments: Record<string, SegmentRecord[]> = {};
       const codecs: Record<string, string> = {};

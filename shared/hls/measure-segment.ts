@@ -102,7 +102,10 @@ async function listPackets(path: string, kind: SegmentKind, isTs: boolean, optio
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     // A non-zero exit means ffmpeg could not read this file; a signal means it was killed.
-    classify: ({ signal }) => (signal ? "retryable" : "permanent"),
+    classify: ({ signal }) =>
+      signal
+        ? { kind: "retryable", reason: "a check of the encoded output was interrupted" }
+        : { kind: "permanent", reason: "the encoded output could not be read back" },
   });
   return stdout.toString("utf8");
 }

@@ -59,7 +59,7 @@ export async function probeContainer(
   const { stdout } = await runProcess(
     ffprobe,
     ["-v", "error", ...safeInputOptions(), "-show_format", "-show_streams", "-of", "json", path],
-    { ...options, classify: () => "permanent" },
+    { ...options, task: "reading the file's format" },
   );
   return JSON.parse(stdout.toString("utf8")) as RawProbe;
 }
@@ -101,7 +101,7 @@ export async function readVideoPacketsCsv(ffprobe: string, path: string, options
       "-show_entries", "packet=stream_index,pts_time,duration_time,flags",
       "-of", "csv=p=0", path,
     ],
-    { ...options, classify: () => "permanent" },
+    { ...options, task: "reading the video's frames" },
   );
   return stdout.toString("utf8");
 }

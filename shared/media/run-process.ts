@@ -1,18 +1,21 @@
 import { spawn } from "node:child_process";
 import { basename } from "node:path";
 import type { Logger } from "../logger.ts";
-import { PermanentError, RetryableError } from "../errors.ts";
+import { InfrastructureError, PermanentError, RetryableError } from "../errors.ts";
+import { classifyToolFailure, type ToolExit, type ToolFailure } from "./tool-failure.ts";
 
 export interface RunOptions {
   logger?: Logger;
   signal?: AbortSignal;
   /** How many trailing stderr lines an error carries. */
   stderrTail?: number;
+  /** What the tool is doing, for the reason people read: "cutting the video into chunks". */
+  task?: string;
   /**
-   * Decides whether a non-zero exit is the input's fault (permanent) or not. Default: retryable,
-   * because a killed or out-of-memory process says nothing about the input.
+   * Overrides the one rule (tool-failure.ts) for a run whose failure means something else, such
+   * as the checker reading our own output. Default: classifyToolFailure.
    */
-  classify?: (exit: { code: number | null; signal: NodeJS.Signals | null; stderr: string }) => "permanent" | "retryable";
+  classify?: (exit: ToolExit) => ToolFailure;
 }
 
 /** The tool died from a signal it did not get from us (a crash, or the OOM killer). */
@@ -22,7 +25,7 @@ export class ProcessCrashedError extends RetryableError {
     message: string,
     readonly signal: NodeJS.Signals,
   ) {
-    super(message);
+    super(message, { reason: `a media tool stopped unexpectedly (${signal}); the logs have the details` });
   }
 }
 
@@ -66,7 +69,7 @@ export function runProcess(binary: string, args: readonly string[], options: Run
     });
     child.on("error", (error) => {
       signal?.removeEventListener("abort", onAbort);
-      reject(new RetryableError(`could not start ${binary}: ${error.message}`, { cause: error }));
+      reject(new InfrastructureError(`could not start ${binary}: ${error.message}`, { cause: error, reason: "a media tool (ffmpeg) could not be started on the processing server" }));
     });
     child.on("close", (code, exitSignal) => {
       signal?.removeEventListener("abort", onAbort);
@@ -85,8 +88,14 @@ export function runProcess(binary: string, args: readonly string[], options: Run
         reject(new ProcessCrashedError(message, exitSignal));
         return;
       }
-      const kind = signal?.aborted ? "retryable" : (options.classify?.({ code, signal: exitSignal, stderr }) ?? "retryable");
-      reject(kind === "permanent" ? new PermanentError(message) : new RetryableError(message));
+      if (signal?.aborted) {
+        reject(new RetryableError(message, { cause: signal.reason, reason: "the work was stopped before it finished" }));
+        return;
+      }
+      const exit: ToolExit = { tool: basename(binary), code, signal: exitSignal, stderr, ...(options.task ? { task: options.task } : {}) };
+      const { kind, reason } = (options.classify ?? classifyToolFailure)(exit);
+      const ErrorKind = kind === "permanent" ? PermanentError : kind === "infrastructure" ? InfrastructureError : RetryableError;
+      reject(new ErrorKind(message, { reason }));
     });
   });
 }

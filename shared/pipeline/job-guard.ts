@@ -1,4 +1,4 @@
-import { PermanentError, RetryableError } from "../errors.ts";
+import { PermanentError, RetryableError, publicReason } from "../errors.ts";
 import { markFailed, readJob, type JobPlan, type JobRecord } from "../job.ts";
 import type { Logger } from "../logger.ts";
 import { parseMessageOf, type MessageType, type PipelineMessage } from "../messages.ts";
@@ -33,7 +33,7 @@ export async function failJobOnPermanentError<T>(deps: JobStoreDeps, job: JobRec
   try {
     return await step();
   } catch (error) {
-    if (error instanceof PermanentError) await markFailed(deps.store, job.videoId, error.message, job, deps.now);
+    if (error instanceof PermanentError) await markFailed(deps.store, job.videoId, publicReason(error), job, deps.now);
     throw error;
   }
 }

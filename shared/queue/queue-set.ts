@@ -6,6 +6,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { classifyAwsError } from "../aws-errors.ts";
+import { InfrastructureError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import { STAGES, type Stage } from "../messages.ts";
 import type { Queue, QueueSettings } from "../ports.ts";
@@ -202,10 +203,10 @@ async function lookUpQueueUrl(client: SQSClient, queueName: string): Promise<str
     return result.QueueUrl!;
   } catch (error) {
     if (isSqsError(error, "QueueDoesNotExist", "NonExistentQueue")) {
-      throw new Error(
+      throw new InfrastructureError(
         `SQS queue ${queueName} does not exist: run \`vodpipe setup\` to create the queues ` +
           `(or check VODPIPE_QUEUE_PREFIX, VODPIPE_SQS_ENDPOINT and VODPIPE_AWS_REGION)`,
-        { cause: error },
+        { cause: error, reason: "a queue the deployment names does not exist; vodpipe retries until it does" },
       );
     }
     throw classifyAwsError(error, `look up SQS queue ${queueName}`);

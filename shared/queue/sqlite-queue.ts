@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { RetryableError } from "../errors.ts";
+import { InfrastructureError, RetryableError } from "../errors.ts";
 import type { Queue, QueueDepth, QueueSettings, ReceivedMessage, ReceiveOptions, SendOptions } from "../ports.ts";
 
 /**
@@ -183,7 +183,7 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (typeof code === "string" && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/.test(code)) {
-        throw new RetryableError(`${what}: ${(error as Error).message} (${code})`, { cause: error });
+        throw new InfrastructureError(`${what}: ${(error as Error).message} (${code})`, { cause: error });
       }
       throw error;
     }

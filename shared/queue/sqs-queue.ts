@@ -8,7 +8,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { classifyAwsError } from "../aws-errors.ts";
-import { RetryableError } from "../errors.ts";
+import { InfrastructureError, RetryableError } from "../errors.ts";
 import type { Queue, QueueDepth, ReceivedMessage, ReceiveOptions, SendOptions } from "../ports.ts";
 
 export interface SqsClientSettings {
@@ -92,7 +92,7 @@ export function createSqsQueue(options: SqsQueueOptions): Queue {
         const failed = result.Failed ?? [];
         if (failed.length > 0) {
           const reasons = failed.map((entry) => `${entry.Code ?? "error"}: ${entry.Message ?? ""}`).join("; ");
-          throw new RetryableError(
+          throw new InfrastructureError(
             `${what("send batch")}: ${failed.length} of ${group.length} messages failed (${reasons}); ` +
               `${ids.length + group.length - failed.length} were sent`,
           );

@@ -13,7 +13,7 @@ import { readFile, rm, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { classifyAwsError } from "../aws-errors.ts";
-import { NotFoundError, PermanentError, RetryableError } from "../errors.ts";
+import { InfrastructureError, NotFoundError } from "../errors.ts";
 import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, PresignOptions, PutOptions } from "../ports.ts";
 import {
   assertDeletablePrefix,
@@ -46,7 +46,7 @@ export function createS3ObjectStore({ client, bucket }: S3ObjectStoreOptions): O
     const Range = range ? `bytes=${range.start}-${range.end ?? ""}` : undefined;
     try {
       const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range }));
-      if (!output.Body) throw new RetryableError(`get ${url(key)}: the response has no body`);
+      if (!output.Body) throw new InfrastructureError(`get ${url(key)}: the response has no body`);
       return output.Body;
     } catch (error) {
       if (isNamed(error, "NoSuchKey")) throw new NotFoundError(key);
@@ -80,7 +80,7 @@ export function createS3ObjectStore({ client, bucket }: S3ObjectStoreOptions): O
 
     async get(key: string, range?: ByteRange): Promise<Readable> {
       const body = await getObject(key, range);
-      if (!(body instanceof Readable)) throw new PermanentError(`get ${url(key)}: the S3 client did not return a Node.js stream`);
+      if (!(body instanceof Readable)) throw new InfrastructureError(`get ${url(key)}: the S3 client did not return a Node.js stream`);
       return body;
     },
 
@@ -179,7 +179,7 @@ export function createS3ObjectStore({ client, bucket }: S3ObjectStoreOptions): O
           if (errors.length > 0) {
             const first = errors[0]!;
             const detail = `delete ${url(prefix)}*: ${errors.length} of ${page.objects.length} objects not deleted, first ${first.Key}: ${first.Code}${first.Message ? ` ${first.Message}` : ""}`;
-            throw errors.every((e) => e.Code === "AccessDenied") ? new PermanentError(detail) : new RetryableError(detail);
+            throw new InfrastructureError(detail, { reason: "the cloud storage refused to delete work files; vodpipe retries until it works again" });
           }
           deleted += page.objects.length;
         }

@@ -2,53 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { explainProbeFailure, sniffNonVideo } from "../../services/ingest/explain-probe-failure.ts";
-
-// What runProcess puts in a PermanentError: the command line, the exit status, then stderr's tail.
-const COMMAND =
-  "/usr/bin/ffprobe -v error -protocol_whitelist file -format_whitelist mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,avi,flv,dv,mpeg,mpegvideo,mp3,ogg,asf,mxf,wav,aac,m4v,h264,hevc -show_format -show_streams -of json /tmp/vodpipe-ingest-Ab12/source.mp4";
-const failure = (...stderr: string[]) => [COMMAND, "exit code 1", ...stderr].join("\n");
-
-describe("explainProbeFailure", () => {
-  it("explains a missing moov atom as an incomplete upload", () => {
-    expect(
-      explainProbeFailure(
-        failure(
-          "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x563342f93300] moov atom not found",
-          "/tmp/vodpipe-ingest-Ab12/source.mp4: Invalid data found when processing input",
-        ),
-      ),
-    ).toBe(
-      "the file is incomplete or not a video: its index (moov atom) is missing, as after an interrupted upload of a phone recording; upload the complete file",
-    );
-  });
-
-  it("explains a format refused by the whitelist (an HLS playlist upload)", () => {
-    expect(
-      explainProbeFailure(
-        failure(
-          "[hls @ 0x55c4e7390300] Format not on whitelist 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,avi,flv,dv,mpeg,mpegvideo,mp3,ogg,asf,mxf,wav,aac,m4v,h264,hevc'",
-          "/tmp/vodpipe-ingest-Ab12/source.mp4: Invalid argument",
-        ),
-      ),
-    ).toBe("the file's format is not an accepted video container (MP4, MOV, WebM/MKV, MPEG-TS, AVI, FLV, DV, MPEG…)");
-  });
-
-  it("explains data ffprobe cannot recognise", () => {
-    expect(
-      explainProbeFailure(
-        failure("[matroska,webm @ 0x5611] EBML header parsing failed", "/tmp/vodpipe-ingest-Ab12/source.mkv: Invalid data found when processing input"),
-      ),
-    ).toBe("the file is not a recognisable video (ffprobe: invalid data found when processing input)");
-  });
-
-  it("falls back to ffprobe's last line without the file path", () => {
-    expect(explainProbeFailure(failure("/tmp/vodpipe-ingest-Ab12/source.mp4: Permission denied"))).toBe(
-      "the file could not be read as a video: Permission denied",
-    );
-    expect(explainProbeFailure("")).toBe("the file could not be read as a video: unknown error");
-  });
-});
+import { sniffNonVideo } from "../../services/ingest/explain-probe-failure.ts";
 
 describe("sniffNonVideo", () => {
   let dir: string;
