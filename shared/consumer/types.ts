@@ -1,4 +1,4 @@
-import { PermanentError, errorMessage, isPermanent } from "../errors.ts";
+import { PermanentError, errorMessage, isInfrastructureFault, isPermanent, publicReason } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ReceivedMessage } from "../ports.ts";
 
@@ -65,13 +65,16 @@ export class RetriesExhaustedError extends PermanentError {
 /**
  * The error the runtime settles a failed message with: a PermanentError as it is; any other
  * failure on the last allowed receive becomes a RetriesExhaustedError; otherwise undefined (retry).
+ * A fault of the deployment or the machine (isInfrastructureFault) is never the video's: on its
+ * last receive too it is left to the queue, which dead-letters it for an operator to redrive.
  */
 export function finalFailure(error: unknown, receiveCount: number, maxReceiveCount: number | undefined): PermanentError | undefined {
   if (isPermanent(error)) return error;
-  if (maxReceiveCount === undefined || receiveCount < maxReceiveCount) return undefined;
+  if (maxReceiveCount === undefined || receiveCount < maxReceiveCount || isInfrastructureFault(error)) return undefined;
   const attempts = receiveCount === 1 ? "its only attempt" : `all ${receiveCount} attempts`;
   return new RetriesExhaustedError(`gave up after ${attempts} failed: ${errorMessage(error)}`, {
     cause: error,
+    reason: `gave up after ${attempts} failed: ${publicReason(error)}`,
     ...(error instanceof Error && "videoId" in error && typeof error.videoId === "string" ? { videoId: error.videoId } : {}),
   });
 }

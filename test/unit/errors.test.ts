@@ -20,6 +20,7 @@ import {
 import { awsFaultKind, classifyAwsError } from "../../shared/aws-errors.ts";
 import { classifyToolFailure } from "../../shared/media/tool-failure.ts";
 import { parseIngestBody, parseMessageOf } from "../../shared/messages.ts";
+import { finalFailure } from "../../shared/consumer/types.ts";
 
 // What ffmpeg 5.1 prints when it stream-copies an AVI with packed B-frames (a real upload).
 const AVI_SPLIT_STDERR = [
@@ -151,5 +152,20 @@ describe("messages a rolling deploy can produce", () => {
   it("a message that is not one of ours at all is still invalid", () => {
     expect(() => parseMessageOf(JSON.stringify({ type: "split-source", version: 1 }), "split-source")).toThrow(InvalidMessageError);
     expect(() => parseMessageOf(JSON.stringify({ type: "split-source", version: 0, videoId: "abc" }), "split-source")).toThrow(InvalidMessageError);
+  });
+});
+
+describe("the last receive the queue allows", () => {
+  it("fails the video with words for a fault of the work, but leaves an infrastructure fault to the dead-letter queue", () => {
+    const ffmpegFailed = new RetryableError(`${COMMAND}\nexit code 1`, { reason: "ffmpeg failed (exit code 1) while encoding the video" });
+    const final = finalFailure(ffmpegFailed, 5, 5);
+    expect(final).toBeInstanceOf(PermanentError);
+    expect(publicReason(final)).toBe("gave up after all 5 attempts failed: ffmpeg failed (exit code 1) while encoding the video");
+    expect(finalFailure(ffmpegFailed, 4, 5)).toBeUndefined();
+
+    const throttled = classifyAwsError(new S3ServiceException({ name: "SlowDown", $fault: "server", $metadata: { httpStatusCode: 503 } }), "put");
+    expect(finalFailure(throttled, 5, 5)).toBeUndefined();
+    expect(finalFailure(Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" }), 5, 5)).toBeUndefined();
+    expect(finalFailure(new ForeignMessageError("version 2"), 5, 5)).toBeUndefined();
   });
 });

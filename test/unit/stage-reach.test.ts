@@ -85,7 +85,7 @@ describe("a stage built with only what it uses", () => {
 
   it("rejects a message of another stage's type", async () => {
     const { message, context: ctx } = context(JSON.stringify({ type: "encode-audio", version: 1, videoId: "v1" }));
-    await expect(splitWith(memoryQueues())(message, ctx)).rejects.toThrow(/expected a split-source message/);
+    await expect(splitWith(memoryQueues())(message, ctx)).rejects.toThrow(/an? encode-audio message on the split queue \(expected split-source\)/);
   });
 });
 
