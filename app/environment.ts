@@ -4,7 +4,7 @@ import type { Config } from "../shared/config.ts";
 import { markFailed } from "../shared/job.ts";
 import { publicReason } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import { STAGES, type Stage } from "../shared/messages.ts";
+import { isVideoId, STAGES, type Stage } from "../shared/messages.ts";
 import type { ObjectStore, Queue } from "../shared/ports.ts";
 import { resolveFfmpegBinaries, type FfmpegBinaries } from "../shared/media/ffmpeg-binaries.ts";
 import { openQueueSet, type QueueSet } from "../shared/queue/queue-set.ts";
@@ -79,7 +79,7 @@ export function failJobHook(deps: PipelineDeps): PermanentFailureHook {
     if (!videoId) {
       try {
         const parsed = JSON.parse(message.body) as { videoId?: unknown };
-        if (typeof parsed.videoId === "string" && /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(parsed.videoId)) videoId = parsed.videoId;
+        if (isVideoId(parsed.videoId)) videoId = parsed.videoId;
       } catch {
         // Not JSON: nothing to attribute it to; the dead-letter record keeps it.
       }

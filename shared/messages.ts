@@ -6,52 +6,36 @@ import { ForeignMessageError, InvalidMessageError } from "./errors.ts";
  * deployment can drain old messages while new workers roll out. Validated at the edge
  * (the worker runtime) before a handler sees it.
  */
-const videoId = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "videoId: 1-64 letters, digits, '-' or '_'");
+/** A video id: 1-64 letters, digits, '-' or '_', not starting with a symbol; safe in keys and URLs. */
+export const VIDEO_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
-export const sourceUploadedMessage = z.object({
-  type: z.literal("source-uploaded"),
-  version: z.literal(1),
-  videoId,
+export function isVideoId(value: unknown): value is string {
+  return typeof value === "string" && VIDEO_ID_PATTERN.test(value);
+}
+
+const videoId = z.string().regex(VIDEO_ID_PATTERN, "videoId: 1-64 letters, digits, '-' or '_'");
+
+/** The fields every message has: its type, the schema version, and the video it is about. */
+const videoMessage = <T extends string>(type: T) => z.object({ type: z.literal(type), version: z.literal(1), videoId });
+
+export const sourceUploadedMessage = videoMessage("source-uploaded").extend({
   /** Object key of the uploaded file, e.g. `sources/{videoId}/source.mp4`. */
   sourceKey: z.string().min(1),
   /** The name the uploader gave the file, for display only. */
   originalName: z.string().max(512).optional(),
 });
 
-export const splitSourceMessage = z.object({
-  type: z.literal("split-source"),
-  version: z.literal(1),
-  videoId,
-});
+export const splitSourceMessage = videoMessage("split-source");
 
-export const transcodeChunkMessage = z.object({
-  type: z.literal("transcode-chunk"),
-  version: z.literal(1),
-  videoId,
+export const transcodeChunkMessage = videoMessage("transcode-chunk").extend({
   chunkIndex: z.number().int().min(0),
   /** Where the chunk's first output frame sits in the chunk file, in seconds from its start. */
   seekSeconds: z.number().min(0),
 });
 
-export const encodeAudioMessage = z.object({
-  type: z.literal("encode-audio"),
-  version: z.literal(1),
-  videoId,
-});
-
-export const makeThumbnailsMessage = z.object({
-  type: z.literal("make-thumbnails"),
-  version: z.literal(1),
-  videoId,
-});
-
-export const publishVideoMessage = z.object({
-  type: z.literal("publish-video"),
-  version: z.literal(1),
-  videoId,
-});
+export const encodeAudioMessage = videoMessage("encode-audio");
+export const makeThumbnailsMessage = videoMessage("make-thumbnails");
+export const publishVideoMessage = videoMessage("publish-video");
 
 export const pipelineMessage = z.discriminatedUnion("type", [
   sourceUploadedMessage,

@@ -3,7 +3,7 @@ import { extname, join } from "node:path";
 import { InvalidMediaError, PermanentError, publicReason } from "../../shared/errors.ts";
 import { markFailed, readJob, writeJob, type JobPlan, type JobRecord, type StoredSource } from "../../shared/job.ts";
 import { partNames } from "../../shared/keys.ts";
-import { decodeS3Key, parseIngestBody, type SourceUploadedMessage } from "../../shared/messages.ts";
+import { decodeS3Key, isVideoId, parseIngestBody, type SourceUploadedMessage } from "../../shared/messages.ts";
 import { planEncode } from "../../shared/media/encode-plan.ts";
 import { parsePacketCsv, probeContainer, readVideoPacketsCsv, remuxForProbeArgs } from "../../shared/media/probe.ts";
 import { ProcessCrashedError, runProcess } from "../../shared/media/run-process.ts";
@@ -19,8 +19,8 @@ import { sniffNonVideo } from "./explain-probe-failure.ts";
 
 /** A video id for an object dropped anywhere in the bucket: `sources/{id}/…` keeps its id. */
 export function videoIdForKey(key: string): string {
-  const match = /^sources\/([A-Za-z0-9][A-Za-z0-9_-]{0,63})\//.exec(key);
-  if (match) return match[1]!;
+  const folder = /^sources\/([^/]+)\//.exec(key)?.[1];
+  if (isVideoId(folder)) return folder;
   return createHash("sha256").update(key).digest("hex").slice(0, 20);
 }
 

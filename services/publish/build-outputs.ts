@@ -8,6 +8,7 @@ import type { PartRecord, SegmentRecord } from "../../shared/pipeline/part-recor
 import { AUDIO_RENDITION } from "../../shared/media/ladder-table.ts";
 import { partNames } from "../../shared/keys.ts";
 import type { ThumbnailResult } from "../../shared/media/thumbnail-result.ts";
+import { contentTypeForKey } from "../../shared/storage/object-key.ts";
 
 /** What the thumbnails part records: the render result and the folder its files went to. */
 type ThumbnailDetails = ThumbnailResult & { folder: string };
@@ -19,7 +20,8 @@ export interface OutputFile {
   contentType: string;
 }
 
-const M3U8 = "application/vnd.apple.mpegurl";
+/** A file to write, typed by its name as the object store types every key. */
+const outputFile = (path: string, body: string): OutputFile => ({ path, body, contentType: contentTypeForKey(path) });
 
 /**
  * Everything publish writes, from the job and the part markers alone (no clock, no listing order),
@@ -44,8 +46,8 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
     const bandwidth = measureBandwidth(segments);
     const iframeBandwidth = measureBandwidth(segments.map((s) => ({ duration: s.duration, bytes: s.iframe?.length ?? s.bytes })));
     files.push(
-      { path: `${rendition.name}/index.m3u8`, body: media, contentType: M3U8 },
-      { path: `${rendition.name}/iframes.m3u8`, body: iframes, contentType: M3U8 },
+      outputFile(`${rendition.name}/index.m3u8`, media),
+      outputFile(`${rendition.name}/iframes.m3u8`, iframes),
     );
     const variant: VariantStream = {
       uri: `${rendition.name}/index.m3u8`,
@@ -77,7 +79,7 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
   if (job.plan.hasAudio) {
     if (!audioSegments?.length) throw new Error("missing audio segments");
     const bandwidth = measureBandwidth(audioSegments);
-    files.push({ path: "audio/index.m3u8", body: writeMediaPlaylist({ segments: audioSegments }), contentType: M3U8 });
+    files.push(outputFile("audio/index.m3u8", writeMediaPlaylist({ segments: audioSegments })));
     audioSummary = {
       codecs: "mp4a.40.2",
       channels: AUDIO_RENDITION.channels,
@@ -130,8 +132,8 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
     ].sort(),
     timings: timings(job, parts),
   };
-  files.push({ path: "manifest.json", body: `${JSON.stringify(manifest, null, 2)}\n`, contentType: "application/json" });
-  files.push({ path: "master.m3u8", body: master, contentType: M3U8 });
+  files.push(outputFile("manifest.json", `${JSON.stringify(manifest, null, 2)}\n`));
+  files.push(outputFile("master.m3u8", master));
   return files;
 }
 

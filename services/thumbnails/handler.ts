@@ -1,14 +1,14 @@
 import { mkdir, readdir } from "node:fs/promises";
-import { extname, join } from "node:path";
+import { join } from "node:path";
 import { keys, partNames } from "../../shared/keys.ts";
 import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
 import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { runPartOnce, type PartDeps } from "../../shared/pipeline/fan-in.ts";
 import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
+import { contentTypeForKey } from "../../shared/storage/object-key.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { renderThumbnails } from "./render-thumbnails.ts";
 
-const CONTENT_TYPES: Record<string, string> = { ".jpg": "image/jpeg", ".webp": "image/webp", ".vtt": "text/vtt" };
 export const THUMBNAILS_FOLDER = "thumbnails";
 
 /** thumbnails reads the source and writes images; its only hand-over is the fan-in to publish. */
@@ -45,7 +45,7 @@ export function createThumbnailsHandler(deps: ThumbnailsDeps): MessageHandler {
       });
       for (const name of (await readdir(outDir)).sort()) {
         await deps.store.upload(keys.output(job.videoId, `${THUMBNAILS_FOLDER}/${name}`), join(outDir, name), {
-          contentType: CONTENT_TYPES[extname(name)] ?? "application/octet-stream",
+          contentType: contentTypeForKey(name),
           readOnly: true,
         });
       }

@@ -1,6 +1,6 @@
 /**
  * The conformance check of an HLS tree on local disk: read the master and media playlists, measure
- * every segment (segment-facts.ts), run the pure rules (conformance-rules.ts), return a report.
+ * every segment (measure-segment.ts), run the pure rules (conformance-rules.ts), return a report.
  * `vodpipe check` prints it; the publish step runs it before marking a video ready.
  *
  * Only relative URIs that stay inside the master's folder are followed: a playlist that names
@@ -11,15 +11,9 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "nod
 import type { FfmpegBinaries } from "../media/ffmpeg-binaries.ts";
 import type { Logger } from "../logger.ts";
 import { errorMessage, isPermanent } from "../errors.ts";
-import {
-  measureVariant,
-  runConformanceRules,
-  type CheckResult,
-  type IFrameStreamUnderTest,
-  type RenditionUnderTest,
-  type SegmentUnderTest,
-  type StreamUnderTest,
-} from "./conformance-rules.ts";
+import type { CheckResult, IFrameStreamUnderTest, RenditionUnderTest, SegmentUnderTest, StreamUnderTest } from "./conformance-model.ts";
+import { measureVariant } from "./conformance-declared-rules.ts";
+import { runConformanceRules } from "./conformance-rules.ts";
 import { measureBandwidth, type Bandwidth } from "./bandwidth.ts";
 import {
   parseMediaPlaylist,

@@ -70,16 +70,20 @@ export interface MasterPlaylistInput {
 export const AAC_LC_CODEC = "mp4a.40.2";
 export const DEFAULT_START_BANDWIDTH = 2_000_000;
 
-export function writeMediaPlaylist(input: MediaPlaylistInput): string {
-  const target = checkedTargetDuration(input);
-  const lines = [
+/** The header lines of a VOD media playlist (an I-frame playlist needs version 4). */
+function vodHeader(version: number, input: MediaPlaylistInput): string[] {
+  return [
     "#EXTM3U",
-    "#EXT-X-VERSION:3",
-    `#EXT-X-TARGETDURATION:${target}`,
+    `#EXT-X-VERSION:${version}`,
+    `#EXT-X-TARGETDURATION:${checkedTargetDuration(input)}`,
     "#EXT-X-MEDIA-SEQUENCE:0",
     "#EXT-X-PLAYLIST-TYPE:VOD",
     "#EXT-X-INDEPENDENT-SEGMENTS",
   ];
+}
+
+export function writeMediaPlaylist(input: MediaPlaylistInput): string {
+  const lines = vodHeader(3, input);
   for (const segment of input.segments) {
     lines.push(`#EXTINF:${formatDuration(segment.duration)},`, checkedUri(segment.uri));
   }
@@ -89,16 +93,7 @@ export function writeMediaPlaylist(input: MediaPlaylistInput): string {
 
 /** One I-frame per segment (its first IDR), as byte ranges into the media segments. */
 export function writeIFramePlaylist(input: MediaPlaylistInput): string {
-  const target = checkedTargetDuration(input);
-  const lines = [
-    "#EXTM3U",
-    "#EXT-X-VERSION:4",
-    `#EXT-X-TARGETDURATION:${target}`,
-    "#EXT-X-MEDIA-SEQUENCE:0",
-    "#EXT-X-PLAYLIST-TYPE:VOD",
-    "#EXT-X-INDEPENDENT-SEGMENTS",
-    "#EXT-X-I-FRAMES-ONLY",
-  ];
+  const lines = [...vodHeader(4, input), "#EXT-X-I-FRAMES-ONLY"];
   for (const segment of input.segments) {
     const range = segment.iframe;
     if (!range) throw new Error(`segment ${segment.uri} has no I-frame byte range`);

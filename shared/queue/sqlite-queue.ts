@@ -5,6 +5,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { InfrastructureError, RetryableError } from "../errors.ts";
 import type { Queue, QueueDepth, QueueSettings, ReceivedMessage, ReceiveOptions, SendOptions } from "../ports.ts";
+import { checkQueueArgument } from "./queue-limits.ts";
 
 /**
  * The embedded queue: every queue lives in one SQLite file, so several processes (the all-in-one
@@ -240,7 +241,7 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
       name,
 
       async send(body: string, sendOptions: SendOptions = {}): Promise<string> {
-        const delaySeconds = checkRange("delaySeconds", sendOptions.delaySeconds ?? 0, 0, 900);
+        const delaySeconds = checkQueueArgument("delaySeconds", sendOptions.delaySeconds ?? 0);
         const now = Date.now();
         const id = randomUUID();
         run(what("send"), () => statements.insert.run(queueName, id, body, now, now + delaySeconds * 1000));
@@ -256,14 +257,9 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
       },
 
       async receive(receiveOptions: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
-        const max = checkRange("maxMessages", receiveOptions.maxMessages ?? 1, 1, 10);
-        const waitSeconds = checkRange("waitSeconds", receiveOptions.waitSeconds ?? 0, 0, 20);
-        const visibility = checkRange(
-          "visibilityTimeoutSeconds",
-          receiveOptions.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds,
-          0,
-          43_200,
-        );
+        const max = checkQueueArgument("maxMessages", receiveOptions.maxMessages ?? 1);
+        const waitSeconds = checkQueueArgument("waitSeconds", receiveOptions.waitSeconds ?? 0);
+        const visibility = checkQueueArgument("visibilityTimeoutSeconds", receiveOptions.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds);
         const { signal } = receiveOptions;
         const deadline = Date.now() + waitSeconds * 1000;
         while (!signal?.aborted && !closed) {
@@ -282,7 +278,7 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
       },
 
       async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
-        checkRange("seconds", seconds, 0, 43_200);
+        checkQueueArgument("visibilityTimeoutSeconds", seconds, "seconds");
         const result = run(what("change visibility"), () =>
           statements.changeVisibility.run(Date.now() + seconds * 1000, queueName, receiptHandle),
         );
@@ -305,7 +301,7 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
   return {
     file: options.file,
     queue(queueName, settings) {
-      checkRange("maxReceiveCount", settings.maxReceiveCount, 1, 1000);
+      checkQueueArgument("maxReceiveCount", settings.maxReceiveCount);
       return createQueue(queueName, settings.name ?? queueName, settings.visibilityTimeoutSeconds, {
         deadLetterQueueName: deadLetterQueueName(queueName),
         maxReceiveCount: settings.maxReceiveCount,
@@ -361,11 +357,4 @@ function watchOtherProcesses(db: Database.Database, intervalMs: number, onChange
     },
     stop,
   };
-}
-
-function checkRange(what: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${what} must be an integer from ${min} to ${max}, got ${value}`);
-  }
-  return value;
 }

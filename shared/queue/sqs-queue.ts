@@ -10,6 +10,7 @@ import {
 import { classifyAwsError } from "../aws-errors.ts";
 import { InfrastructureError, RetryableError } from "../errors.ts";
 import type { Queue, QueueDepth, ReceivedMessage, ReceiveOptions, SendOptions } from "../ports.ts";
+import { checkQueueArgument } from "./queue-limits.ts";
 
 export interface SqsClientSettings {
   /** A non-AWS endpoint (fauxqs, LocalStack, ElasticMQ); omitted for AWS itself. */
@@ -64,7 +65,7 @@ export function createSqsQueue(options: SqsQueueOptions): Queue {
     name,
 
     async send(body: string, sendOptions: SendOptions = {}): Promise<string> {
-      const delaySeconds = checkRange("delaySeconds", sendOptions.delaySeconds ?? 0, 0, 900);
+      const delaySeconds = checkQueueArgument("delaySeconds", sendOptions.delaySeconds ?? 0);
       const result = await call("send", () =>
         client.send(
           new SendMessageCommand({
@@ -104,10 +105,10 @@ export function createSqsQueue(options: SqsQueueOptions): Queue {
     },
 
     async receive(receiveOptions: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
-      const max = checkRange("maxMessages", receiveOptions.maxMessages ?? 1, 1, 10);
-      const waitSeconds = checkRange("waitSeconds", receiveOptions.waitSeconds ?? 0, 0, 20);
+      const max = checkQueueArgument("maxMessages", receiveOptions.maxMessages ?? 1);
+      const waitSeconds = checkQueueArgument("waitSeconds", receiveOptions.waitSeconds ?? 0);
       const visibility = receiveOptions.visibilityTimeoutSeconds ?? options.visibilityTimeoutSeconds;
-      if (visibility !== undefined) checkRange("visibilityTimeoutSeconds", visibility, 0, 43_200);
+      if (visibility !== undefined) checkQueueArgument("visibilityTimeoutSeconds", visibility);
       const { signal } = receiveOptions;
       if (signal?.aborted) return [];
       let result;
@@ -145,7 +146,7 @@ export function createSqsQueue(options: SqsQueueOptions): Queue {
     },
 
     async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
-      checkRange("seconds", seconds, 0, 43_200);
+      checkQueueArgument("visibilityTimeoutSeconds", seconds, "seconds");
       try {
         await client.send(
           new ChangeMessageVisibilityCommand({
@@ -207,11 +208,4 @@ function isStaleReceipt(error: unknown): boolean {
   if (isSqsError(error, "MessageNotInflight", "ReceiptHandleIsInvalid")) return true;
   const message = (error as { message?: unknown } | undefined)?.message;
   return isSqsError(error, "InvalidParameterValue") && typeof message === "string" && /receipt ?handle/i.test(message);
-}
-
-function checkRange(what: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${what} must be an integer from ${min} to ${max}, got ${value}`);
-  }
-  return value;
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCheckCommand } from "../../app/cli/check-command.ts";
 import { measureBandwidth } from "../../shared/hls/bandwidth.ts";
 import { checkHls, type HlsReport } from "../../shared/hls/check-hls.ts";
-import { RULES } from "../../shared/hls/conformance-rules.ts";
+import { RULES } from "../../shared/hls/conformance-model.ts";
 import { h264CodecString } from "../../shared/hls/h264-codec-string.ts";
 import { writeIFramePlaylist, writeMasterPlaylist, writeMediaPlaylist, type MediaSegment, type VariantStream } from "../../shared/hls/playlists.ts";
 import { readFirstVideoAccessUnit } from "../../shared/hls/mpeg-ts.ts";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RULES, runConformanceRules, type RuleId, type StreamUnderTest } from "../../shared/hls/conformance-rules.ts";
+import { RULES, type RuleId, type StreamUnderTest } from "../../shared/hls/conformance-model.ts";
+import { runConformanceRules } from "../../shared/hls/conformance-rules.ts";
 import { parseMasterPlaylist, parseMediaPlaylist } from "../../shared/hls/parse-playlist.ts";
 import type { SegmentFacts } from "../../shared/hls/segment-facts.ts";
 
