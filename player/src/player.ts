@@ -52,6 +52,9 @@ export interface PlayerSource {
   poster: string | null;
   storyboard: string | null;
   title: string;
+  /** The picture's display size, when known: the player takes its shape. */
+  width?: number | null;
+  height?: number | null;
 }
 
 export interface Player {
@@ -61,6 +64,11 @@ export interface Player {
 
 const IDLE_MS = 2500;
 
+/** The player's shape: the picture's own for landscape (no bars), square at most for portrait, so it stays on screen. */
+export function playerAspect(width: number, height: number): number {
+  return Math.round(Math.max(1, Math.min(21 / 9, width / height)) * 1000) / 1000;
+}
+
 export function createPlayer(source: PlayerSource): Player {
   const video = h("video", { playsinline: true, "webkit-playsinline": true, preload: "metadata", poster: source.poster, "aria-label": source.title });
   const bigPlay = h("button", { type: "button", class: "big-play", "aria-label": "Play" }, icon(ICONS.play));
@@ -68,6 +76,10 @@ export function createPlayer(source: PlayerSource): Player {
   const overlay = createErrorOverlay(() => retry());
   const preview = createStoryboardPreview(source.storyboard);
   const element = h("div", { class: "player", "data-state": "loading" }, video, bigPlay, spinner, overlay.element);
+  if (source.width && source.height) {
+    element.style.aspectRatio = String(playerAspect(source.width, source.height));
+    element.classList.toggle("wide", source.width / source.height > 16 / 9);
+  }
   const debug: PlayerDebug = { engine: "none", hls: null, errors: [] };
   window.vodpipePlayer = debug;
 

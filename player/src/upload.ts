@@ -41,7 +41,7 @@ export interface Uploader {
 }
 
 export function createUploader(hooks: UploadHooks): Uploader {
-  const input = h("input", { type: "file", accept: ACCEPT, multiple: true, class: "visually-hidden", tabindex: -1, "aria-hidden": "true" });
+  const input = h("input", { type: "file", accept: ACCEPT, multiple: true, class: "visually-hidden", tabindex: -1, "aria-hidden": "true", "aria-label": "Video files to upload" });
   const choose = h("button", { type: "button", class: "button primary", "aria-label": "Choose video files to upload" }, icon(ICONS.upload), "Choose a video");
   const dropZone = h(
     "section",

@@ -37,7 +37,15 @@ export function createWatchView(id: string): View {
     if (video.playable && video.playback.hls) {
       if (!player) {
         processing = null;
-        player = createPlayer({ hls: video.playback.hls, poster: video.playback.poster, storyboard: video.playback.storyboard, title: name });
+        const top = [...video.renditions].sort((a, b) => b.width * b.height - a.width * a.height)[0];
+        player = createPlayer({
+          hls: video.playback.hls,
+          poster: video.playback.poster,
+          storyboard: video.playback.storyboard,
+          title: name,
+          width: top?.width ?? video.width,
+          height: top?.height ?? video.height,
+        });
         replace(stage, player.element);
       }
       // With progressive publish a video plays before it is ready: say that more is coming.
