@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { mediaFile, standIn } from "../support/media.ts";
 import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";
 import { until } from "../support/wait.ts";
-import { childrenOf, clockTicksPerSecond, parseProcStat } from "../../bench/measure.ts";
+import { ffmpegChildren } from "../support/worker-processes.ts";
 import { readJob } from "../../shared/job.ts";
 import { assertOutputFolderUsable } from "../../app/cli/output-folder.ts";
 import { createObjectStore } from "../../shared/storage/create-object-store.ts";
@@ -92,16 +92,6 @@ describe("the vodpipe command", () => {
   });
 });
 
-/** Pids of the ffmpeg processes whose parent is `parent` (from /proc). */
-function ffmpegChildren(parent: number): number[] {
-  return childrenOf(parent).filter((pid) => {
-    try {
-      return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"), clockTicksPerSecond()).name === "ffmpeg";
-    } catch {
-      return false; // the process ended while we looked
-    }
-  });
-}
 
 describe("vodpipe process on SIGTERM", () => {
   let sandbox: Sandbox;
