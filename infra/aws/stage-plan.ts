@@ -1,0 +1,86 @@
+/**
+ * What each stage's Lambda function gets: its size and time limits, the object keys it may read,
+ * write and delete, and the queues it hands work to. Pure data, so the stack and its tests read
+ * the same table. Key patterns follow shared/keys.ts; IAM's `*` also matches `/`.
+ */
+import type { Stage } from "../../shared/messages.ts";
+
+/** Lambda gives one vCPU per 1,769 MB of memory (up to six at 10,240 MB). */
+export const MB_PER_VCPU = 1769;
+
+/**
+ * Video carried by one transcode message on Lambda. Measured here: the 4-rung ladder of a 1080p50
+ * chunk costs 3.2 CPU-seconds per second of video with one x264 thread (docs/deploy.md). A 30 s
+ * chunk is then about 95 CPU-s, about 40 s on the transcode function's 3 vCPUs: a tenth of its
+ * 10-minute timeout, which leaves room for 4K, 60 fps and tone-mapped HDR sources (several times
+ * the work) and for slower vCPUs than this machine's.
+ */
+export const LAMBDA_CHUNK_SECONDS = 30;
+
+/**
+ * Largest upload the Lambda deployment accepts. Ingest, split, audio and thumbnails copy the
+ * whole source to /tmp (10,240 MB at most), and split holds the source and its chunks at once.
+ */
+export const LAMBDA_MAX_FILE_BYTES = 4 * 1024 ** 3;
+
+export const KEY_PATTERNS = {
+  sources: "sources/*",
+  job: "videos/*/job.json",
+  chunks: "videos/*/work/chunks/*",
+  parts: "videos/*/work/parts/*",
+  hls: "videos/*/hls/*",
+  audio: "videos/*/hls/audio/*",
+  thumbnails: "videos/*/hls/thumbnails/*",
+} as const;
+
+export interface StagePlan {
+  memoryMb: number;
+  timeoutSeconds: number;
+  /** /tmp size in MB (512 to 10,240). */
+  ephemeralMb: number;
+  /** Object key patterns the function may get, put and delete. Every stage may fail its job. */
+  reads: readonly string[];
+  writes: readonly string[];
+  deletes: readonly string[];
+  /** The stages whose queues this stage sends to. */
+  sendsTo: readonly Stage[];
+}
+
+const { sources, job, chunks, parts, hls, audio, thumbnails } = KEY_PATTERNS;
+
+export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
+  ingest: { memoryMb: 2048, timeoutSeconds: 300, ephemeralMb: 10_240, reads: [sources, job], writes: [job], deletes: [], sendsTo: ["split"] },
+  split: {
+    memoryMb: 2048, timeoutSeconds: 600, ephemeralMb: 10_240,
+    reads: [sources, job], writes: [chunks, job], deletes: [],
+    sendsTo: ["transcode", "audio", "thumbnails"],
+  },
+  transcode: {
+    memoryMb: 3 * MB_PER_VCPU, timeoutSeconds: 600, ephemeralMb: 4096,
+    reads: [chunks, job, parts], writes: [hls, parts, job], deletes: [],
+    sendsTo: ["publish"],
+  },
+  audio: {
+    memoryMb: MB_PER_VCPU, timeoutSeconds: 900, ephemeralMb: 10_240,
+    reads: [sources, job, parts], writes: [audio, parts, job], deletes: [],
+    sendsTo: ["publish"],
+  },
+  thumbnails: {
+    memoryMb: 2 * MB_PER_VCPU, timeoutSeconds: 900, ephemeralMb: 10_240,
+    reads: [sources, job, parts], writes: [thumbnails, parts, job], deletes: [],
+    sendsTo: ["publish"],
+  },
+  publish: {
+    memoryMb: 2048, timeoutSeconds: 900, ephemeralMb: 2048,
+    reads: [job, parts, hls], writes: [hls, job], deletes: [chunks],
+    sendsTo: [],
+  },
+};
+
+/** vCPUs Lambda gives a function of this size (at least one thread for ffmpeg). */
+export function vcpusFor(memoryMb: number): number {
+  return Math.max(1, Math.min(6, Math.floor(memoryMb / MB_PER_VCPU)));
+}
+
+/** AWS: a queue's visibility timeout should be at least six times its function's timeout. */
+export const VISIBILITY_PER_TIMEOUT = 6;
