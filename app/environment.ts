@@ -109,6 +109,7 @@ export function startStageWorkers(
       visibilityTimeoutSeconds: config.queueSettings.visibilityTimeoutSeconds,
       heartbeatSeconds: config.worker.heartbeatSeconds,
       maxReceiveCount: config.queueSettings.maxReceiveCount,
+      jobTimeoutSeconds: config.worker.jobTimeoutSeconds,
       onPermanentFailure: failJobHook(deps),
       onSettled: hooks.onSettled,
     });

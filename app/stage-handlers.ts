@@ -17,6 +17,7 @@ export function createStageHandlers(deps: PipelineDeps): Record<Stage, MessageHa
   const { store, queues, binaries, config, threads, soloThreads, now } = deps;
   const { tmpDir } = config.ffmpeg;
   const { transcodeConcurrency } = config.worker;
+  const { deadlines } = config;
   return {
     ingest: createIngestHandler({
       store,
@@ -24,6 +25,7 @@ export function createStageHandlers(deps: PipelineDeps): Record<Stage, MessageHa
       binaries,
       media: config.media,
       limits: config.limits,
+      deadlines,
       transcodeConcurrency,
       bucket: config.storage.kind === "s3" ? config.storage.bucket : undefined,
       tmpDir,
@@ -33,6 +35,7 @@ export function createStageHandlers(deps: PipelineDeps): Record<Stage, MessageHa
       store,
       send: createSenders(queues, "transcode", "audio", "thumbnails"),
       binaries,
+      deadlines,
       transcodeConcurrency,
       tmpDir,
       now,
@@ -44,11 +47,12 @@ export function createStageHandlers(deps: PipelineDeps): Record<Stage, MessageHa
       threads,
       soloThreads,
       transcodeConcurrency,
+      deadlines,
       tmpDir,
       now,
     }),
-    audio: createAudioHandler({ store, send: createSenders(queues, "publish"), binaries, threads, tmpDir, now }),
-    thumbnails: createThumbnailsHandler({ store, send: createSenders(queues, "publish"), binaries, threads, tmpDir, now }),
+    audio: createAudioHandler({ store, send: createSenders(queues, "publish"), binaries, threads, deadlines, tmpDir, now }),
+    thumbnails: createThumbnailsHandler({ store, send: createSenders(queues, "publish"), binaries, threads, deadlines, tmpDir, now }),
     publish: createPublishHandler({ store, binaries, tmpDir, now }),
   };
 }

@@ -41,6 +41,12 @@ const envSchema = z.object({
   VODPIPE_CONCURRENCY: int(1, 64).default(1),
   VODPIPE_TRANSCODE_CONCURRENCY: int(1, 64).default(2),
 
+  /** 0: no job timeout. */
+  VODPIPE_JOB_TIMEOUT_SECONDS: int(0, 172_800).default(21_600),
+  VODPIPE_PROCESS_TIMEOUT_BASE_SECONDS: int(1, 86_400).default(120),
+  VODPIPE_PROCESS_TIMEOUT_PER_MEDIA_SECOND: positive(10_000).default(20),
+  VODPIPE_PROCESS_KILL_GRACE_SECONDS: int(0, 600).default(5),
+
   VODPIPE_FFMPEG_PATH: z.string().min(1).optional(),
   VODPIPE_FFPROBE_PATH: z.string().min(1).optional(),
   VODPIPE_FFMPEG_THREADS: int(0, 64).default(0),
@@ -71,8 +77,10 @@ export interface Config {
     | { kind: "embedded"; file: string; prefix: string }
     | { kind: "sqs"; endpoint?: string; region?: string; prefix: string };
   queueSettings: { visibilityTimeoutSeconds: number; maxReceiveCount: number; waitSeconds: number };
-  worker: { heartbeatSeconds: number; concurrency: number; transcodeConcurrency: number };
+  worker: { heartbeatSeconds: number; concurrency: number; transcodeConcurrency: number; jobTimeoutSeconds?: number };
   ffmpeg: { ffmpegPath?: string; ffprobePath?: string; threads: number; tmpDir?: string };
+  /** Child-process deadlines (shared/media/deadlines.ts) and the grace between SIGTERM and SIGKILL. */
+  deadlines: { baseSeconds: number; perMediaSecond: number; killGraceSeconds: number };
   media: {
     segmentSeconds: number;
     chunkSeconds: number;
@@ -129,6 +137,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `(${heartbeatSeconds}) must be shorter than VODPIPE_VISIBILITY_TIMEOUT_SECONDS (${v.VODPIPE_VISIBILITY_TIMEOUT_SECONDS})`,
     );
   }
+  if (v.VODPIPE_JOB_TIMEOUT_SECONDS > 0 && v.VODPIPE_JOB_TIMEOUT_SECONDS < v.VODPIPE_PROCESS_TIMEOUT_BASE_SECONDS) {
+    contradiction(
+      "VODPIPE_JOB_TIMEOUT_SECONDS",
+      `(${v.VODPIPE_JOB_TIMEOUT_SECONDS}) must be at least VODPIPE_PROCESS_TIMEOUT_BASE_SECONDS (${v.VODPIPE_PROCESS_TIMEOUT_BASE_SECONDS}), or 0 for none`,
+    );
+  }
   if (v.VODPIPE_CHUNK_SECONDS < v.VODPIPE_SEGMENT_SECONDS) {
     contradiction(
       "VODPIPE_CHUNK_SECONDS",
@@ -176,6 +190,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       heartbeatSeconds,
       concurrency: v.VODPIPE_CONCURRENCY,
       transcodeConcurrency: v.VODPIPE_TRANSCODE_CONCURRENCY,
+      ...(v.VODPIPE_JOB_TIMEOUT_SECONDS > 0 ? { jobTimeoutSeconds: v.VODPIPE_JOB_TIMEOUT_SECONDS } : {}),
+    },
+    deadlines: {
+      baseSeconds: v.VODPIPE_PROCESS_TIMEOUT_BASE_SECONDS,
+      perMediaSecond: v.VODPIPE_PROCESS_TIMEOUT_PER_MEDIA_SECOND,
+      killGraceSeconds: v.VODPIPE_PROCESS_KILL_GRACE_SECONDS,
     },
     ffmpeg: {
       ffmpegPath: v.VODPIPE_FFMPEG_PATH,

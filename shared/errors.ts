@@ -56,6 +56,14 @@ export class ForeignMessageError extends InfrastructureError {
   override readonly name = "ForeignMessageError";
 }
 
+/**
+ * The queue refused to extend a message's visibility because this receipt is no longer current:
+ * the message was received again (by another worker) or deleted. The handler has lost it.
+ */
+export class StaleReceiptError extends InfrastructureError {
+  override readonly name = "StaleReceiptError";
+}
+
 /** A rejected upload: the job ends `failed` with this message as the reason shown to people. */
 export class InvalidMediaError extends PermanentError {
   override readonly name = "InvalidMediaError";

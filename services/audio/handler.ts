@@ -9,12 +9,16 @@ import { runProcess } from "../../shared/media/run-process.ts";
 import { runPartOnce, type PartDeps } from "../../shared/pipeline/fan-in.ts";
 import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
 import { uploadSegments } from "../../shared/pipeline/segment-upload.ts";
+import { deadlineOptions } from "../../shared/media/deadlines.ts";
+import type { DeadlineConfig } from "../../shared/media/deadlines.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 
 export const AUDIO_RENDITION_NAME = "audio";
 
 /** audio reads the source and writes its rendition; its only hand-over is the fan-in to publish. */
 export interface AudioDeps extends PartDeps {
+  /** Child-process deadlines. */
+  deadlines: DeadlineConfig;
   binaries: Pick<FfmpegBinaries, "ffmpeg">;
   /** ffmpeg threads. */
   threads: number;
@@ -44,7 +48,12 @@ export function createAudioHandler(deps: AudioDeps): MessageHandler {
           segmentPattern: join(outDir, "seg-%05d.ts"),
           threads: deps.threads,
         }),
-        { logger, signal: context.signal, task: "encoding the audio" },
+        {
+          logger,
+          signal: context.signal,
+          task: "encoding the audio",
+          ...deadlineOptions(deps.deadlines, "audio", plannedDurationSeconds(chunks)),
+        },
       );
       const { segments } = await uploadSegments(deps, job.videoId, AUDIO_RENDITION_NAME, outDir, "ffmpeg.m3u8", false);
       logger.info("audio encoded");

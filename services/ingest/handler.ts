@@ -6,7 +6,8 @@ import { partNames } from "../../shared/keys.ts";
 import { decodeS3Key, isVideoId, parseIngestBody, type SourceUploadedMessage } from "../../shared/messages.ts";
 import { planEncode } from "../../shared/media/encode-plan.ts";
 import { parsePacketCsv, probeContainer, readVideoPacketsCsv, remuxForProbeArgs } from "../../shared/media/probe.ts";
-import { ProcessCrashedError, runProcess } from "../../shared/media/run-process.ts";
+import { ProcessCrashedError, ProcessTimeoutError, runProcess } from "../../shared/media/run-process.ts";
+import { deadlineOptions, processDeadlineSeconds } from "../../shared/media/deadlines.ts";
 import { assertFileSize, assertUsableContainer, describeSource, type SourceInfo } from "../../shared/media/source-info.ts";
 import type { Config } from "../../shared/config.ts";
 import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
@@ -33,6 +34,8 @@ export interface IngestDeps extends TempDirSettings {
   media: Config["media"];
   /** What an upload may be (size, duration, dimensions, streams). */
   limits: Config["limits"];
+  /** Child-process deadlines. */
+  deadlines: Config["deadlines"];
   /** How many transcodes run side by side: the chunk plan spreads a video over them. */
   transcodeConcurrency: number;
   /** With S3 storage, the bucket S3 event notifications must name. */
@@ -112,7 +115,7 @@ async function analyse(
   dir: string,
   context: HandlerContext,
 ): Promise<{ source: SourceInfo; plan: JobPlan }> {
-  const { binaries, limits, media } = deps;
+  const { binaries, limits, media, deadlines } = deps;
   const info = await deps.store.head(upload.sourceKey);
   if (!info) throw new InvalidMediaError(`the upload ${upload.sourceKey} does not exist (deleted before processing?)`, { videoId: upload.videoId });
   if (info.size === 0) throw new InvalidMediaError("the upload is empty (0 bytes)", { videoId: upload.videoId });
@@ -124,17 +127,31 @@ async function analyse(
   if (notVideo) throw new InvalidMediaError(notVideo, { videoId: upload.videoId });
 
   const probeOptions = { logger: context.logger, signal: context.signal };
+  // Before the container probe, the media's length is unknown: the longest allowed stands in.
+  const unknownLength = deadlineOptions(deadlines, "scan", limits.maxDurationSeconds);
   // The packet listing (a read of the whole file) runs beside the container probe; it is only
   // parsed once that probe has accepted the file and chosen the video stream.
   const stopPacketRead = new AbortController();
-  const packetCsv = readVideoPacketsCsv(binaries.ffprobe, path, { ...probeOptions, signal: AbortSignal.any([context.signal, stopPacketRead.signal]) });
+  const listingStartedAt = Date.now();
+  const packetCsv = readVideoPacketsCsv(binaries.ffprobe, path, {
+    ...probeOptions,
+    ...unknownLength,
+    signal: AbortSignal.any([context.signal, stopPacketRead.signal]),
+  });
   packetCsv.catch(() => {}); // its failure counts only if it is awaited below
+  let listingDeadline: NodeJS.Timeout | undefined;
   let source: SourceInfo;
   try {
     let probePath = path;
     let raw;
     try {
-      raw = await probeContainer(binaries.ffprobe, path, probeOptions);
+      raw = await probeContainer(binaries.ffprobe, path, { ...probeOptions, ...deadlineOptions(deadlines, "probe", 0) });
+      // Now the length is known, the listing gets the deadline that length deserves.
+      const seconds = processDeadlineSeconds(deadlines, "scan", claimedLength(raw, limits.maxDurationSeconds));
+      listingDeadline = setTimeout(
+        () => stopPacketRead.abort(new ProcessTimeoutError(`the packet listing ran longer than its ${seconds} s deadline and was stopped`)),
+        Math.max(0, listingStartedAt + seconds * 1000 - Date.now()),
+      );
     } catch (error) {
       if (error instanceof PermanentError) throw new InvalidMediaError(publicReason(error), { videoId: upload.videoId, cause: error });
       if (!(error instanceof ProcessCrashedError && binaries.source.ffprobe === "bundled")) throw error;
@@ -142,16 +159,23 @@ async function analyse(
       // keeps stream indices and timestamps, so it can be probed in the source's place.
       context.logger.warn("bundled ffprobe crashed; probing a Matroska copy of the upload instead");
       probePath = join(dir, "probe-copy.mkv");
-      await runProcess(binaries.ffmpeg, remuxForProbeArgs(path, probePath), { ...probeOptions, task: "copying the file for a second probe" });
-      raw = await probeContainer(binaries.ffprobe, probePath, probeOptions);
+      await runProcess(binaries.ffmpeg, remuxForProbeArgs(path, probePath), { ...probeOptions, ...unknownLength, task: "copying the file for a second probe" });
+      raw = await probeContainer(binaries.ffprobe, probePath, { ...probeOptions, ...deadlineOptions(deadlines, "probe", 0) });
     }
     const videoStream = assertUsableContainer(raw, info.size, limits);
     const formatStart = Number(raw.format?.start_time);
-    const csv = probePath === path ? await packetCsv : await readVideoPacketsCsv(binaries.ffprobe, probePath, probeOptions);
+    const csv =
+      probePath === path
+        ? await packetCsv
+        : await readVideoPacketsCsv(binaries.ffprobe, probePath, {
+            ...probeOptions,
+            ...deadlineOptions(deadlines, "scan", claimedLength(raw, limits.maxDurationSeconds)),
+          });
     const packets = parsePacketCsv(csv, Number.isFinite(formatStart) ? formatStart : 0, videoStream.index);
     source = describeSource(raw, videoStream, packets, info.size, { ...limits, maxFrameRate: media.maxFrameRate });
   } finally {
     // A rejected or crashed probe: the listing is not needed, and must not outlive the handler.
+    clearTimeout(listingDeadline);
     stopPacketRead.abort();
     await packetCsv.catch(() => {});
   }
@@ -170,6 +194,12 @@ async function analyse(
       parts,
     },
   };
+}
+
+/** The container's stated length, or the longest allowed when it states none. */
+function claimedLength(raw: { format?: { duration?: string } }, longest: number): number {
+  const seconds = Number(raw.format?.duration);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, longest) : longest;
 }
 
 function storedSource(source: SourceInfo): StoredSource {

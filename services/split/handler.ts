@@ -6,11 +6,15 @@ import { runProcess } from "../../shared/media/run-process.ts";
 import { failJobOnPermanentError, handleActiveJob, type JobStoreDeps } from "../../shared/pipeline/job-guard.ts";
 import type { Senders } from "../../shared/pipeline/senders.ts";
 import { withTempDir, type TempDirSettings } from "../../shared/pipeline/temp-dir.ts";
+import { deadlineOptions } from "../../shared/media/deadlines.ts";
+import type { DeadlineConfig } from "../../shared/media/deadlines.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { RetryableError } from "../../shared/errors.ts";
 
 /** split reads the source, stores chunks, and hands work to transcode, audio and thumbnails. */
 export interface SplitDeps extends JobStoreDeps, TempDirSettings {
+  /** Child-process deadlines. */
+  deadlines: DeadlineConfig;
   send: Senders<"transcode" | "audio" | "thumbnails">;
   binaries: Pick<FfmpegBinaries, "ffmpeg" | "ffprobe">;
   /** How many transcodes run side by side: that many chunks are cut at once first. */
@@ -55,7 +59,13 @@ export function createSplitHandler(deps: SplitDeps): MessageHandler {
               keyframeTime: startsAtFirstKeyframe ? undefined : chunk.sourceKeyframeTime,
               durationSeconds: isLast ? undefined : video.startTime + chunk.endTime - chunk.sourceKeyframeTime + CHUNK_TAIL_SECONDS,
             }),
-            { logger, signal: context.signal, task: "cutting the video into chunks" },
+            {
+              logger,
+              signal: context.signal,
+              task: "cutting the video into chunks",
+              // The last chunk is copied to the end of the source.
+              ...deadlineOptions(deps.deadlines, "scan", isLast ? video.startTime + job.source.durationSeconds - chunk.sourceKeyframeTime : chunk.endTime - chunk.sourceKeyframeTime),
+            },
           );
           const chunkStart = await firstKeyframeOffset(deps, chunkPath, context.signal);
           const cutAt = startsAtFirstKeyframe ? firstKeyframe : chunk.sourceKeyframeTime;
@@ -90,11 +100,11 @@ async function settleAll(work: readonly Promise<void>[]): Promise<void> {
  * Where the chunk's first keyframe sits relative to the chunk file's start, as ffmpeg's `-ss`
  * counts it. Normally 0; not when the muxer shifted timestamps for B-frame reordering.
  */
-async function firstKeyframeOffset(deps: Pick<SplitDeps, "binaries">, chunkPath: string, signal: AbortSignal): Promise<number> {
+async function firstKeyframeOffset(deps: Pick<SplitDeps, "binaries" | "deadlines">, chunkPath: string, signal: AbortSignal): Promise<number> {
   const { stdout } = await runProcess(
     deps.binaries.ffprobe,
     ["-v", "error", "-read_intervals", "%+#30", "-show_entries", "packet=pts_time,flags:format=start_time", "-of", "json", chunkPath],
-    { signal, task: "reading a chunk" },
+    { signal, task: "reading a chunk", ...deadlineOptions(deps.deadlines, "probe", 0) },
   );
   const parsed = JSON.parse(stdout.toString("utf8")) as { format?: { start_time?: string }; packets?: Array<{ pts_time?: string; flags?: string }> };
   const start = Number(parsed.format?.start_time ?? 0) || 0;

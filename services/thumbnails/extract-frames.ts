@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Logger } from "../../shared/logger.ts";
 import { seconds } from "../../shared/media/encode-args.ts";
 import { safeInputOptions } from "../../shared/media/probe.ts";
-import { runProcess } from "../../shared/media/run-process.ts";
+import { runProcess, type RunOptions } from "../../shared/media/run-process.ts";
 import { TONE_MAP_TO_SDR } from "../../shared/media/encode-args.ts";
 
 /**
@@ -28,6 +28,8 @@ export interface FrameSource {
   keyframesOnly?: boolean;
   logger?: Logger;
   signal?: AbortSignal;
+  /** Kill the extraction after this long (runProcess's deadline). */
+  deadline?: Pick<RunOptions, "deadlineSeconds" | "killGraceSeconds">;
 }
 
 export interface FrameSize {
@@ -143,7 +145,12 @@ async function readFrames(path: string, size: FrameSize): Promise<Buffer[]> {
 /** Runs the extraction; the raw files stay in workDir (the caller owns and removes it). */
 export async function extractFrames(source: FrameSource, request: FrameRequest, workDir: string): Promise<ExtractedFrames> {
   const files = extractionFiles(workDir, request.candidateTimes.length);
-  await runProcess(source.ffmpegPath, extractionArgs(source, request, files), { logger: source.logger, signal: source.signal, task: "extracting thumbnail frames" });
+  await runProcess(source.ffmpegPath, extractionArgs(source, request, files), {
+    logger: source.logger,
+    signal: source.signal,
+    task: "extracting thumbnail frames",
+    ...source.deadline,
+  });
   const candidates: (Buffer | null)[] = [];
   for (const path of files.candidates) candidates.push((await readFrames(path, request.posterSize))[0] ?? null);
   return {

@@ -6,6 +6,7 @@ import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { runPartOnce, type PartDeps } from "../../shared/pipeline/fan-in.ts";
 import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
 import { contentTypeForKey } from "../../shared/storage/object-key.ts";
+import { deadlineOptions, type DeadlineConfig } from "../../shared/media/deadlines.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { renderThumbnails } from "./render-thumbnails.ts";
 
@@ -13,6 +14,8 @@ export const THUMBNAILS_FOLDER = "thumbnails";
 
 /** thumbnails reads the source and writes images; its only hand-over is the fan-in to publish. */
 export interface ThumbnailsDeps extends PartDeps {
+  /** Child-process deadlines. */
+  deadlines: DeadlineConfig;
   binaries: Pick<FfmpegBinaries, "ffmpeg">;
   /** ffmpeg threads for the frame extraction. */
   threads: number;
@@ -42,6 +45,7 @@ export function createThumbnailsHandler(deps: ThumbnailsDeps): MessageHandler {
         logger,
         tmpDir: dir,
         signal: context.signal,
+        deadline: deadlineOptions(deps.deadlines, "thumbnails", plannedDurationSeconds(chunks)),
       });
       for (const name of (await readdir(outDir)).sort()) {
         await deps.store.upload(keys.output(job.videoId, `${THUMBNAILS_FOLDER}/${name}`), join(outDir, name), {

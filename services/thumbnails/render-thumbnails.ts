@@ -29,6 +29,8 @@ export interface RenderThumbnailsOptions {
   /** Parent of the scratch folder (removed afterwards); defaults to the OS temp folder. */
   tmpDir?: string;
   signal?: AbortSignal;
+  /** The frame extraction's deadline (runProcess). */
+  deadline?: FrameSource["deadline"];
   /** The source's HDR transfer (SourceInfo.video.hdr): tone-mapped to SDR like the renditions. */
   toneMap?: "pq" | "hlg" | null;
   threads?: number;
@@ -67,6 +69,7 @@ export async function renderThumbnails(options: RenderThumbnailsOptions): Promis
     keyframesOnly: options.maxKeyframeGapSeconds !== undefined && options.maxKeyframeGapSeconds <= Math.max(plan.storyboard.interval, KEYFRAME_ONLY_MAX_GAP_SECONDS),
     logger,
     signal,
+    ...(options.deadline ? { deadline: options.deadline } : {}),
   };
   try {
     const posterSize = { width: plan.poster.width, height: plan.poster.height };

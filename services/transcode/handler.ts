@@ -9,6 +9,8 @@ import { runPartOnce, type PartDeps } from "../../shared/pipeline/fan-in.ts";
 import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { SegmentRecord } from "../../shared/pipeline/part-record.ts";
 import { uploadSegments } from "../../shared/pipeline/segment-upload.ts";
+import { deadlineOptions } from "../../shared/media/deadlines.ts";
+import type { DeadlineConfig } from "../../shared/media/deadlines.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 
 export interface ThreadSettings {
@@ -22,6 +24,8 @@ export interface ThreadSettings {
 
 /** transcode reads its chunk and writes video segments; its only hand-over is the fan-in to publish. */
 export interface TranscodeDeps extends PartDeps, ThreadSettings {
+  /** Child-process deadlines. */
+  deadlines: DeadlineConfig;
   binaries: Pick<FfmpegBinaries, "ffmpeg">;
 }
 
@@ -66,7 +70,7 @@ export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
           threads: threadsForChunk(job.plan.chunks.chunks.length, deps),
           outputs,
         }),
-        { logger, signal: context.signal, task: "encoding the video" },
+        { logger, signal: context.signal, task: "encoding the video", ...deadlineOptions(deps.deadlines, "transcode", chunk.endTime - chunk.startTime) },
       );
       const segments: Record<string, SegmentRecord[]> = {};
       const codecs: Record<string, string> = {};

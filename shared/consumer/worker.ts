@@ -1,6 +1,6 @@
 import { constants as osConstants } from "node:os";
 import { setImmediate as setImmediatePromise } from "node:timers/promises";
-import { RetryableError, type PermanentError } from "../errors.ts";
+import { RetryableError, StaleReceiptError, type PermanentError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Queue, ReceivedMessage } from "../ports.ts";
 import { createBackoff, type Backoff } from "./backoff.ts";
@@ -65,8 +65,11 @@ interface Job {
   message: ReceivedMessage;
   logger: Logger;
   abort: AbortController;
-  /** handling: the handler runs; settling: deleting or rescheduling; released: given back by stop(). */
-  phase: "handling" | "settling" | "released";
+  /**
+   * handling: the handler runs; settling: deleting or rescheduling; released: given back by stop();
+   * lost: the queue no longer lets this worker keep the message (another may be handling it).
+   */
+  phase: "handling" | "settling" | "released" | "lost";
   finished: Promise<void>;
   markFinished: () => void;
   stopTimers: () => void;
@@ -161,8 +164,24 @@ export function createWorker(options: WorkerOptions): Worker {
 
   async function runJob(job: Job): Promise<void> {
     const { message, logger: jobLog } = job;
+    let extendedAt = Date.now();
     const heartbeat = setInterval(() => {
-      void changeVisibilityLogged(message, visibilityTimeoutSeconds, jobLog, "heartbeat");
+      void queue.changeVisibility(message.receiptHandle, visibilityTimeoutSeconds).then(
+        () => (extendedAt = Date.now()),
+        (error: unknown) => {
+          // Refused outright, or failing for so long that the message is visible again: either way
+          // another worker may be doing this work now, so this handler stops.
+          const lost = error instanceof StaleReceiptError || Date.now() - extendedAt >= visibilityTimeoutSeconds * 1000;
+          if (!lost || job.phase !== "handling") {
+            jobLog.warn({ err: error, seconds: visibilityTimeoutSeconds }, "heartbeat: changing the visibility failed");
+            return;
+          }
+          clearInterval(heartbeat);
+          job.phase = "lost";
+          jobLog.error({ err: error }, "heartbeat rejected: the message was lost; aborting the handler");
+          job.abort.abort(new RetryableError("the worker lost its message (heartbeat rejected)", { messageId: message.id, cause: error }));
+        },
+      );
     }, heartbeatSeconds * 1000);
     let timeout: NodeJS.Timeout | undefined;
     if (options.jobTimeoutSeconds !== undefined) {
@@ -200,6 +219,11 @@ export function createWorker(options: WorkerOptions): Worker {
 
     if (job.phase === "released") {
       jobLog.warn({ err: failure }, "handler returned after its message was released; outcome ignored");
+      return;
+    }
+    if (job.phase === "lost") {
+      jobLog.warn({ err: failure }, "handler returned after its message was lost; outcome ignored");
+      finish(job);
       return;
     }
     job.phase = "settling";

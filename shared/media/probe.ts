@@ -1,5 +1,7 @@
-import type { Logger } from "../logger.ts";
-import { runProcess } from "./run-process.ts";
+import { runProcess, type RunOptions } from "./run-process.ts";
+
+/** What a probe passes on to runProcess. */
+export type ProbeRunOptions = Pick<RunOptions, "logger" | "signal" | "deadlineSeconds" | "killGraceSeconds">;
 
 /**
  * Demuxers vodpipe lets ffmpeg use on uploads. Anything else (hls, concat, image sequences, tty…)
@@ -54,7 +56,7 @@ export interface RawProbe {
 export async function probeContainer(
   ffprobe: string,
   path: string,
-  options: { logger?: Logger; signal?: AbortSignal } = {},
+  options: ProbeRunOptions = {},
 ): Promise<RawProbe> {
   const { stdout } = await runProcess(
     ffprobe,
@@ -83,7 +85,7 @@ export async function probeVideoPackets(
   path: string,
   streamIndex: number,
   formatStartTime: number,
-  options: { logger?: Logger; signal?: AbortSignal } = {},
+  options: ProbeRunOptions = {},
 ): Promise<PacketTimeline> {
   return parsePacketCsv(await readVideoPacketsCsv(ffprobe, path, options), formatStartTime, streamIndex);
 }
@@ -92,7 +94,7 @@ export async function probeVideoPackets(
  * Every video stream's packets as `stream_index,pts_time,duration_time,flags` lines: readable
  * before the container probe has said which stream is the video (ingest runs the two at once).
  */
-export async function readVideoPacketsCsv(ffprobe: string, path: string, options: { logger?: Logger; signal?: AbortSignal } = {}): Promise<string> {
+export async function readVideoPacketsCsv(ffprobe: string, path: string, options: ProbeRunOptions = {}): Promise<string> {
   const { stdout } = await runProcess(
     ffprobe,
     [

@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import type { Logger } from "../logger.ts";
 import { InfrastructureError, PermanentError, RetryableError } from "../errors.ts";
 import { classifyToolFailure, type ToolExit, type ToolFailure } from "./tool-failure.ts";
+import { killGroup, trackChild } from "./child-processes.ts";
 
 export interface RunOptions {
   logger?: Logger;
@@ -16,6 +17,13 @@ export interface RunOptions {
    * as the checker reading our own output. Default: classifyToolFailure.
    */
   classify?: (exit: ToolExit) => ToolFailure;
+  /**
+   * The process (and everything it started) is killed after this long, and the run fails with a
+   * ProcessTimeoutError (retryable). Callers scale it with the work (see deadlines.ts). Default 600.
+   */
+  deadlineSeconds?: number;
+  /** After the deadline's SIGTERM, how long before SIGKILL (default 5). Aborts SIGKILL at once. */
+  killGraceSeconds?: number;
 }
 
 /** The tool died from a signal it did not get from us (a crash, or the OOM killer). */
@@ -29,33 +37,66 @@ export class ProcessCrashedError extends RetryableError {
   }
 }
 
+/** The tool ran past its deadline and was killed: it hung, or the machine is far too slow. */
+export class ProcessTimeoutError extends RetryableError {
+  override readonly name = "ProcessTimeoutError";
+  constructor(message: string) {
+    super(message, { reason: "processing took far longer than it should and was stopped (a media tool hung)" });
+  }
+}
+
 export interface RunResult {
   stdout: Buffer;
   stderr: string;
 }
 
+export const DEFAULT_DEADLINE_SECONDS = 600;
+const DEFAULT_KILL_GRACE_SECONDS = 5;
+
 /**
  * Runs a media tool (ffmpeg, ffprobe) with an argument array, never a shell. Logs the command line;
- * on failure the error carries the exit status and the tail of stderr. Aborting kills the process.
+ * on failure the error carries the exit status and the tail of stderr. The tool runs in a process
+ * group of its own, so aborting or a passed deadline kills it and anything it started.
  */
 export function runProcess(binary: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const { logger, signal, stderrTail = 15 } = options;
+  const deadlineSeconds = options.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
+  const graceMs = (options.killGraceSeconds ?? DEFAULT_KILL_GRACE_SECONDS) * 1000;
   const commandLine = [binary, ...args].map((part) => (/[\s'"]/.test(part) ? JSON.stringify(part) : part)).join(" ");
-  logger?.debug({ command: commandLine }, "run");
+  logger?.debug({ command: commandLine, deadlineSeconds }, "run");
 
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(new RetryableError(`not started, aborted: ${commandLine}`));
+      reject(new RetryableError(`not started, aborted: ${commandLine}`, { cause: signal.reason }));
       return;
     }
     const startedAt = performance.now();
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // detached: a process group of its own (pgid = pid), killed whole; it also keeps a terminal's
+    // Ctrl-C from reaching ffmpeg before vodpipe has decided what to do.
+    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const untrack = child.pid === undefined ? () => {} : trackChild(child.pid, binary);
     const stdout: Buffer[] = [];
     const stderrLines: string[] = [];
     let partial = "";
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
 
-    const onAbort = () => child.kill("SIGKILL");
+    const onAbort = () => killGroup(child.pid, "SIGKILL");
     signal?.addEventListener("abort", onAbort, { once: true });
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      logger?.warn({ command: commandLine, deadlineSeconds }, "media tool passed its deadline; killing it");
+      killGroup(child.pid, "SIGTERM");
+      killTimer = setTimeout(() => killGroup(child.pid, "SIGKILL"), graceMs);
+    }, deadlineSeconds * 1000);
+    const cleanUp = () => {
+      clearTimeout(deadline);
+      clearTimeout(killTimer);
+      signal?.removeEventListener("abort", onAbort);
+      // Whatever the tool left behind in its group (it exited, a child of it may not have).
+      killGroup(child.pid, "SIGKILL");
+      untrack();
+    };
 
     child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
     child.stderr.setEncoding("utf8");
@@ -68,28 +109,34 @@ export function runProcess(binary: string, args: readonly string[], options: Run
       }
     });
     child.on("error", (error) => {
-      signal?.removeEventListener("abort", onAbort);
+      cleanUp();
       reject(new InfrastructureError(`could not start ${binary}: ${error.message}`, { cause: error, reason: "a media tool (ffmpeg) could not be started on the processing server" }));
     });
     child.on("close", (code, exitSignal) => {
-      signal?.removeEventListener("abort", onAbort);
+      cleanUp();
       if (partial) stderrLines.push(partial);
       const stderr = stderrLines.join("\n");
-      if (code === 0) {
+      if (code === 0 && !timedOut) {
         logger?.debug({ tool: basename(binary), durationMs: Math.round(performance.now() - startedAt) }, "media tool done");
         resolve({ stdout: Buffer.concat(stdout), stderr });
         return;
       }
       const tail = stderrLines.filter((line) => line.trim()).slice(-stderrTail).join("\n");
-      const status = exitSignal ? `killed by ${exitSignal}` : `exit code ${code}`;
+      const status = timedOut ? `killed after its ${deadlineSeconds} s deadline` : exitSignal ? `killed by ${exitSignal}` : `exit code ${code}`;
       const message = `${commandLine}\n${status}${tail ? `\n${tail}` : ""}`;
       logger?.warn({ command: commandLine, status, stderrTail: tail }, "media tool failed");
-      if (exitSignal && !signal?.aborted) {
-        reject(new ProcessCrashedError(message, exitSignal));
+      if (timedOut) {
+        reject(new ProcessTimeoutError(`${basename(binary)} ran longer than its ${deadlineSeconds} s deadline and was stopped\n${message}`));
         return;
       }
       if (signal?.aborted) {
-        reject(new RetryableError(message, { cause: signal.reason, reason: "the work was stopped before it finished" }));
+        // A caller's own deadline (armed once it knew the media's length) is still a deadline.
+        if (signal.reason instanceof ProcessTimeoutError) reject(new ProcessTimeoutError(`${signal.reason.message}\n${message}`));
+        else reject(new RetryableError(message, { cause: signal.reason, reason: "the work was stopped before it finished" }));
+        return;
+      }
+      if (exitSignal) {
+        reject(new ProcessCrashedError(message, exitSignal));
         return;
       }
       const exit: ToolExit = { tool: basename(binary), code, signal: exitSignal, stderr, ...(options.task ? { task: options.task } : {}) };

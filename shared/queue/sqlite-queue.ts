@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { InfrastructureError, RetryableError } from "../errors.ts";
+import { InfrastructureError, RetryableError, StaleReceiptError } from "../errors.ts";
 import type { Queue, QueueDepth, QueueSettings, ReceivedMessage, ReceiveOptions, SendOptions } from "../ports.ts";
 import { checkQueueArgument } from "./queue-limits.ts";
 
@@ -283,7 +283,7 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
           statements.changeVisibility.run(Date.now() + seconds * 1000, queueName, receiptHandle),
         );
         if (result.changes === 0) {
-          throw new RetryableError(
+          throw new StaleReceiptError(
             `${what("change visibility")}: stale receipt handle (the message was received again or deleted)`,
           );
         }

@@ -8,7 +8,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { classifyAwsError } from "../aws-errors.ts";
-import { InfrastructureError, RetryableError } from "../errors.ts";
+import { InfrastructureError, RetryableError, StaleReceiptError } from "../errors.ts";
 import type { Queue, QueueDepth, ReceivedMessage, ReceiveOptions, SendOptions } from "../ports.ts";
 import { checkQueueArgument } from "./queue-limits.ts";
 
@@ -157,7 +157,7 @@ export function createSqsQueue(options: SqsQueueOptions): Queue {
         );
       } catch (error) {
         if (isStaleReceipt(error)) {
-          throw new RetryableError(
+          throw new StaleReceiptError(
             `${what("change visibility")}: stale receipt handle (the message was received again or deleted)`,
             { cause: error },
           );

@@ -21,8 +21,9 @@ describe("loadConfig", () => {
       storage: { kind: "fs", root: join(data, "objects") },
       queue: { kind: "embedded", file: join(data, "queues.sqlite"), prefix: "vodpipe-" },
       queueSettings: { visibilityTimeoutSeconds: 120, maxReceiveCount: 5, waitSeconds: 20 },
-      worker: { heartbeatSeconds: 30, concurrency: 1, transcodeConcurrency: 2 },
+      worker: { heartbeatSeconds: 30, concurrency: 1, transcodeConcurrency: 2, jobTimeoutSeconds: 21_600 },
       ffmpeg: { threads: 0 },
+      deadlines: { baseSeconds: 120, perMediaSecond: 20, killGraceSeconds: 5 },
       media: {
         segmentSeconds: 4,
         chunkSeconds: 12,
@@ -98,10 +99,21 @@ describe("loadConfig", () => {
       VODPIPE_LOG_LEVEL: "debug",
     });
     expect(config.queueSettings.visibilityTimeoutSeconds).toBe(600);
-    expect(config.worker).toEqual({ heartbeatSeconds: 60, concurrency: 4, transcodeConcurrency: 2 });
+    expect(config.worker).toEqual({ heartbeatSeconds: 60, concurrency: 4, transcodeConcurrency: 2, jobTimeoutSeconds: 21_600 });
     expect(config.media).toMatchObject({ segmentSeconds: 6, chunkSeconds: 30, x264Preset: "medium", maxFrameRate: 29.97 });
     expect(config.media.ladder.map((rung) => rung.name)).toEqual(["1080p", "360p"]);
     expect(config.logLevel).toBe("debug");
+  });
+
+  it("reads the child-process deadlines and the job timeout (0: none)", () => {
+    const config = loadConfig({
+      VODPIPE_PROCESS_TIMEOUT_BASE_SECONDS: "3",
+      VODPIPE_PROCESS_TIMEOUT_PER_MEDIA_SECOND: "0.5",
+      VODPIPE_PROCESS_KILL_GRACE_SECONDS: "0",
+      VODPIPE_JOB_TIMEOUT_SECONDS: "0",
+    });
+    expect(config.deadlines).toEqual({ baseSeconds: 3, perMediaSecond: 0.5, killGraceSeconds: 0 });
+    expect(config.worker.jobTimeoutSeconds).toBeUndefined();
   });
 
   it("returns a deeply frozen object", () => {
@@ -148,6 +160,8 @@ describe("loadConfig", () => {
     ["a bad queue prefix", { VODPIPE_QUEUE_PREFIX: "prod/" }, "VODPIPE_QUEUE_PREFIX", `VODPIPE_QUEUE_PREFIX="prod/": letters, digits, '-' and '_' only (at most 40)`],
     ["a heartbeat as long as the visibility timeout", { VODPIPE_HEARTBEAT_SECONDS: "60", VODPIPE_VISIBILITY_TIMEOUT_SECONDS: "60" }, "VODPIPE_HEARTBEAT_SECONDS", "VODPIPE_HEARTBEAT_SECONDS: (60) must be shorter than VODPIPE_VISIBILITY_TIMEOUT_SECONDS (60)"],
     ["chunks shorter than segments", { VODPIPE_SEGMENT_SECONDS: "6", VODPIPE_CHUNK_SECONDS: "4" }, "VODPIPE_CHUNK_SECONDS", "VODPIPE_CHUNK_SECONDS: (4) must be at least VODPIPE_SEGMENT_SECONDS (6)"],
+    ["a job timeout shorter than a child process's base deadline", { VODPIPE_JOB_TIMEOUT_SECONDS: "60" }, "VODPIPE_JOB_TIMEOUT_SECONDS", "VODPIPE_JOB_TIMEOUT_SECONDS: (60) must be at least VODPIPE_PROCESS_TIMEOUT_BASE_SECONDS (120), or 0 for none"],
+    ["a zero deadline factor", { VODPIPE_PROCESS_TIMEOUT_PER_MEDIA_SECOND: "0" }, "VODPIPE_PROCESS_TIMEOUT_PER_MEDIA_SECOND", 'VODPIPE_PROCESS_TIMEOUT_PER_MEDIA_SECOND="0": Too small'],
     ["an unknown ladder rung", { VODPIPE_LADDER: "720p,4k" }, "VODPIPE_LADDER", "VODPIPE_LADDER: unknown rung 4k (known: 1080p, 720p, 480p, 360p, 240p, 144p)"],
     ["a malformed ladder", { VODPIPE_LADDER: "720p, 480p" }, "VODPIPE_LADDER", 'VODPIPE_LADDER="720p, 480p": a comma-separated list of rung names'],
   ])("rejects %s, naming the variable", (_case, env, variable, messageStart) => {

@@ -66,6 +66,7 @@ describe("a stage built with only what it uses", () => {
       send: createSenders(queues, "transcode", "audio", "thumbnails"),
       binaries: { ffmpeg: "/nonexistent/ffmpeg", ffprobe: "/nonexistent/ffprobe" },
       transcodeConcurrency: 2,
+      deadlines: { baseSeconds: 60, perMediaSecond: 20, killGraceSeconds: 5 },
       tmpDir: root,
     });
   const body = JSON.stringify({ type: "split-source", version: 1, videoId: "v1" });

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { InvalidMediaError, PermanentError, RetryableError } from "../../shared/errors.ts";
+import { InvalidMediaError, PermanentError, RetryableError, StaleReceiptError } from "../../shared/errors.ts";
 import type { ReceivedMessage } from "../../shared/ports.ts";
 import { createBackoff } from "../../shared/consumer/backoff.ts";
 import { RetriesExhaustedError, type MessageHandler } from "../../shared/consumer/types.ts";
@@ -374,6 +374,32 @@ describe("createWorker", () => {
     expect((abortReason as Error).message).toBe("job timed out after 0.3 s");
     expect(callsOf(queue, "delete")).toEqual([]);
     expect(queue.snapshot()).toEqual([{ id: "timeout-1", body: "stuck", receiveCount: 1, visible: false }]);
+  });
+
+  it("aborts a handler whose heartbeat is rejected (it lost its message) and leaves the message alone", async () => {
+    const queue = createMemoryQueue("lost", { visibilityTimeoutSeconds: 2, maxReceiveCount: 1 });
+    const hook = vi.fn(async (_error: PermanentError, _message: ReceivedMessage) => {});
+    await queue.send('{"videoId":"v4"}');
+    queue.failNext("changeVisibility", new StaleReceiptError("stale receipt handle"));
+    let abortReason: unknown;
+    const worker = startWorker(
+      queue,
+      async (_message, { signal }) => {
+        await new Promise((resolve) => signal.addEventListener("abort", resolve));
+        abortReason = signal.reason;
+        throw signal.reason;
+      },
+      { visibilityTimeoutSeconds: 2, heartbeatSeconds: 0.2, maxReceiveCount: 1, onPermanentFailure: hook },
+    );
+    await waitFor("the abort", () => abortReason !== undefined);
+    await waitFor("the handler to settle", () => worker.running === 0);
+    await delay(100);
+
+    expect((abortReason as Error).message).toBe("the worker lost its message (heartbeat rejected)");
+    // Whoever holds the message now decides its fate: no delete, no retry delay, no failed job.
+    expect(callsOf(queue, "delete")).toEqual([]);
+    expect(callsOf(queue, "changeVisibility").map((call) => call.seconds)).toEqual([2]);
+    expect(hook).not.toHaveBeenCalled();
   });
 
   it("survives failing receive, heartbeat and delete calls", async () => {
