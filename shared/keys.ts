@@ -1,3 +1,5 @@
+import { isVideoId } from "./messages.ts";
+
 /**
  * Where everything lives in the object store. One function per kind of object, so every service
  * derives the same deterministic key (re-running a step overwrites, never duplicates).
@@ -17,6 +19,16 @@ export const keys = {
   outputPrefix: (videoId: string) => `videos/${videoId}/hls/`,
   output: (videoId: string, path: string) => `videos/${videoId}/hls/${path}`,
 };
+
+/**
+ * The video an object key is the upload of: only `sources/<videoId>/source` with an optional
+ * short extension starts a job. Anything else in the bucket (vodpipe's own `videos/…` writes,
+ * other files beside an upload) is no upload, so a bucket-wide notification cannot loop.
+ */
+export function videoIdOfSourceKey(key: string): string | undefined {
+  const folder = /^sources\/([^/]+)\/source(?:\.[A-Za-z0-9]{1,8})?$/.exec(key)?.[1];
+  return isVideoId(folder) ? folder : undefined;
+}
 
 export const partNames = {
   chunk: (index: number) => `chunk-${pad(index, 3)}`,

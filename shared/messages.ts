@@ -19,10 +19,13 @@ const videoId = z.string().regex(VIDEO_ID_PATTERN, "videoId: 1-64 letters, digit
 const videoMessage = <T extends string>(type: T) => z.object({ type: z.literal(type), version: z.literal(1), videoId });
 
 export const sourceUploadedMessage = videoMessage("source-uploaded").extend({
-  /** Object key of the uploaded file, e.g. `sources/{videoId}/source.mp4`. */
+  /** Object key of the uploaded file, e.g. `sources/{videoId}/source.mp4`: always under its own video's prefix. */
   sourceKey: z.string().min(1),
   /** The name the uploader gave the file, for display only. */
   originalName: z.string().max(512).optional(),
+}).refine((message) => message.sourceKey.startsWith(`sources/${message.videoId}/`) && !message.sourceKey.split("/").includes(".."), {
+  message: "sourceKey must lie under sources/<videoId>/ of its own video",
+  path: ["sourceKey"],
 });
 
 export const splitSourceMessage = videoMessage("split-source");
@@ -169,9 +172,13 @@ export function parseIngestBody(body: string): IngestInput {
   return { kind: "message", message: message.data };
 }
 
-/** S3 notifications URL-encode keys with '+' for spaces. */
+/** S3 notifications URL-encode keys with '+' for spaces; a malformed escape is an invalid message, not a retry. */
 export function decodeS3Key(key: string): string {
-  return decodeURIComponent(key.replace(/\+/g, " "));
+  try {
+    return decodeURIComponent(key.replace(/\+/g, " "));
+  } catch {
+    throw new InvalidMessageError(`invalid S3 event: the object key ${JSON.stringify(key.slice(0, 200))} has a malformed URL escape`);
+  }
 }
 
 export function serialize(message: PipelineMessage): string {

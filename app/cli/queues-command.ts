@@ -6,7 +6,7 @@ import type { ObjectStore, Queue } from "../../shared/ports.ts";
 import { openQueueSet, queueNames } from "../../shared/queue/queue-set.ts";
 import { redriveDeadLetters, reportQueues, type StageQueueReport } from "../../shared/queue/queue-operations.ts";
 import { createObjectStore } from "../../shared/storage/create-object-store.ts";
-import { videoIdForKey } from "../../services/ingest/handler.ts";
+import { videoIdOfSourceKey } from "../../shared/keys.ts";
 
 interface Io {
   stdout: NodeJS.WritableStream;
@@ -105,7 +105,13 @@ export function videoIdsOf(body: string): string[] {
   if (!Array.isArray(Records)) return [];
   return Records.flatMap((record: { s3?: { object?: { key?: unknown } } }) => {
     const key = record?.s3?.object?.key;
-    return typeof key === "string" ? [videoIdForKey(decodeS3Key(key))] : [];
+    if (typeof key !== "string") return [];
+    try {
+      const videoId = videoIdOfSourceKey(decodeS3Key(key));
+      return videoId ? [videoId] : [];
+    } catch {
+      return []; // a malformed key names no video
+    }
   });
 }
 

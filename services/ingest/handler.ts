@@ -1,9 +1,8 @@
-import { createHash } from "node:crypto";
 import { extname, join } from "node:path";
 import { InvalidMediaError, PermanentError, publicReason } from "../../shared/errors.ts";
 import { markFailed, readJob, writeJob, type JobPlan, type JobRecord, type StoredSource } from "../../shared/job.ts";
-import { partNames } from "../../shared/keys.ts";
-import { decodeS3Key, isVideoId, parseIngestBody, type SourceUploadedMessage } from "../../shared/messages.ts";
+import { partNames, videoIdOfSourceKey } from "../../shared/keys.ts";
+import { decodeS3Key, parseIngestBody, type S3EventNotification, type SourceUploadedMessage } from "../../shared/messages.ts";
 import { planEncode } from "../../shared/media/encode-plan.ts";
 import { parsePacketCsv, probeContainer, readVideoPacketsCsv, remuxForProbeArgs } from "../../shared/media/probe.ts";
 import { ProcessCrashedError, ProcessTimeoutError, runProcess } from "../../shared/media/run-process.ts";
@@ -17,13 +16,6 @@ import type { Senders } from "../../shared/pipeline/senders.ts";
 import { withTempDir, type TempDirSettings } from "../../shared/pipeline/temp-dir.ts";
 import type { HandlerContext, MessageHandler } from "../../shared/consumer/types.ts";
 import { sniffNonVideo } from "./explain-probe-failure.ts";
-
-/** A video id for an object dropped anywhere in the bucket: `sources/{id}/…` keeps its id. */
-export function videoIdForKey(key: string): string {
-  const folder = /^sources\/([^/]+)\//.exec(key)?.[1];
-  if (isVideoId(folder)) return folder;
-  return createHash("sha256").update(key).digest("hex").slice(0, 20);
-}
 
 /** ingest reads the upload, writes the job record and hands over to split. */
 export interface IngestDeps extends TempDirSettings {
@@ -50,26 +42,51 @@ export interface IngestDeps extends TempDirSettings {
 export function createIngestHandler(deps: IngestDeps): MessageHandler {
   return async (received, context) => {
     const input = parseIngestBody(received.body);
-    if (input.kind === "s3-test-event") return;
-    const uploads: SourceUploadedMessage[] =
-      input.kind === "message"
-        ? [input.message]
-        : input.event.Records.filter((record) => record.eventName.startsWith("ObjectCreated")).map((record) => {
-            const { bucket } = deps;
-            if (bucket && record.s3.bucket.name !== bucket) {
-              throw new PermanentError(`S3 event for bucket ${record.s3.bucket.name}, but vodpipe reads ${bucket}`);
-            }
-            const sourceKey = decodeS3Key(record.s3.object.key);
-            return { type: "source-uploaded", version: 1, videoId: videoIdForKey(sourceKey), sourceKey };
-          });
+    if (input.kind === "s3-test-event") {
+      context.logger.info("S3 test event; nothing to do");
+      return;
+    }
+    const uploads = input.kind === "message" ? [input.message] : uploadsOfEvent(deps, input.event, context);
     for (const upload of uploads) await ingestOne(deps, upload, context);
   };
+}
+
+/**
+ * The uploads an S3 notification announces. Every key is decoded first (a malformed one makes the
+ * whole event invalid); only `sources/<id>/source.<ext>` is an upload. Any other key is logged
+ * and skipped: vodpipe's own writes under `videos/` then never start a job, even when the
+ * notification covers the whole bucket.
+ */
+function uploadsOfEvent(deps: IngestDeps, event: S3EventNotification, context: HandlerContext): SourceUploadedMessage[] {
+  const uploads: SourceUploadedMessage[] = [];
+  for (const record of event.Records) {
+    const key = decodeS3Key(record.s3.object.key);
+    if (!record.eventName.startsWith("ObjectCreated")) {
+      context.logger.info({ key, eventName: record.eventName }, "S3 event is not an upload; ignored");
+      continue;
+    }
+    if (deps.bucket && record.s3.bucket.name !== deps.bucket) {
+      throw new PermanentError(`S3 event for bucket ${record.s3.bucket.name}, but vodpipe reads ${deps.bucket}`);
+    }
+    const videoId = videoIdOfSourceKey(key);
+    if (!videoId) {
+      context.logger.info({ key }, "S3 event for an object that is not an upload (only sources/<id>/source.<ext> is); ignored");
+      continue;
+    }
+    uploads.push({ type: "source-uploaded", version: 1, videoId, sourceKey: key });
+  }
+  return uploads;
 }
 
 async function ingestOne(deps: IngestDeps, upload: SourceUploadedMessage, context: HandlerContext): Promise<void> {
   const { videoId, sourceKey } = upload;
   const logger = context.logger.child({ videoId });
   const existing = await readJob(deps.store, videoId);
+  if (existing && existing.sourceKey !== sourceKey) {
+    // A second object under the same prefix: the job belongs to the first one.
+    logger.warn({ sourceKey, jobSourceKey: existing.sourceKey, status: existing.status }, "another upload already owns this video; ignored");
+    return;
+  }
   if (existing && existing.status !== "processing") {
     logger.info({ status: existing.status }, "already finished; nothing to do");
     return;
@@ -93,6 +110,8 @@ async function ingestOne(deps: IngestDeps, upload: SourceUploadedMessage, contex
       source: storedSource(source),
       plan,
     };
+    // Two objects under one prefix analysed at once: the first job record written wins.
+    if (await ownedByAnotherUpload(deps, upload, logger)) return;
     await writeJob(deps.store, job);
     logger.info(
       { renditions: plan.renditions.map((r) => r.name), chunks: plan.chunks.chunks.length, duration: source.durationSeconds },
@@ -101,12 +120,20 @@ async function ingestOne(deps: IngestDeps, upload: SourceUploadedMessage, contex
     await deps.send.split({ type: "split-source", version: 1, videoId });
   } catch (error) {
     if (error instanceof PermanentError) {
+      if (await ownedByAnotherUpload(deps, upload, logger)) return;
       const reason = publicReason(error);
       await markFailed(deps.store, videoId, reason, upload, deps.now);
       logger.warn({ reason, err: error }, "rejected");
     }
     throw error;
   }
+}
+
+async function ownedByAnotherUpload(deps: IngestDeps, upload: SourceUploadedMessage, logger: HandlerContext["logger"]): Promise<boolean> {
+  const job = await readJob(deps.store, upload.videoId);
+  if (!job || job.sourceKey === upload.sourceKey) return false;
+  logger.warn({ sourceKey: upload.sourceKey, jobSourceKey: job.sourceKey }, "another upload took this video meanwhile; ignored");
+  return true;
 }
 
 async function analyse(
