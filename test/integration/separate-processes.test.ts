@@ -7,14 +7,13 @@ import { promisify } from "node:util";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readJob } from "../../shared/job.ts";
-import { keys } from "../../shared/keys.ts";
+import { keys, videoIdOfSourceKey } from "../../shared/keys.ts";
 import type { ObjectStore } from "../../shared/ports.ts";
 import { listAll } from "../../shared/ports.ts";
 import { createS3ObjectStore } from "../../shared/storage/s3-object-store.ts";
 import { createSqsClient } from "../../shared/queue/sqs-queue.ts";
 import { openQueueSet } from "../../shared/queue/queue-set.ts";
 import { loadConfig } from "../../shared/config.ts";
-import { videoIdForKey } from "../../services/ingest/handler.ts";
 import { startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
 import { mediaFile, standIn } from "../support/media.ts";
 import { FAST_TEST_ENV } from "../support/pipeline-harness.ts";
@@ -136,7 +135,7 @@ describe("every stage in its own process, on S3 + SQS", () => {
   const handledChunks = (worker: VodpipeProcess) => worker.logs.filter((line) => line.service === "transcode" && line.msg === "message handled");
 
   it("a real clip dropped in the bucket ends ready through the S3 event, passes check, and both transcode workers did work", async () => {
-    const key = "sources/My Holiday (1)+[best].avi";
+    const key = "sources/My_Holiday-1/source.avi";
     const file = mediaFile("androidx_sample.avi");
     await store.upload(key, file);
     const head = (await store.head(key))!;
@@ -151,7 +150,7 @@ describe("every stage in its own process, on S3 + SQS", () => {
       sqs.destroy();
     }
 
-    const videoId = videoIdForKey(key);
+    const videoId = videoIdOfSourceKey(key)!;
     const job = await waitForEnd(videoId);
     expect(job.reason).toBeUndefined();
     expect(job.status).toBe("ready");
@@ -176,7 +175,7 @@ describe("every stage in its own process, on S3 + SQS", () => {
   });
 
   it("SIGKILL of a transcode worker holding a chunk: the chunk comes back to the other worker, the video ends ready, nothing half-published", async () => {
-    const key = "sources/batch 2/clip+ü.mov";
+    const key = "sources/batch-2/source.mov";
     await store.upload(key, await standIn("mjpeg-422-mp2.mov"));
     const head = (await store.head(key))!;
     const sqs = createSqsClient({ endpoint: faux.endpoint, region: faux.region, credentials: faux.credentials });
@@ -187,7 +186,7 @@ describe("every stage in its own process, on S3 + SQS", () => {
       await queues.close();
       sqs.destroy();
     }
-    const videoId = videoIdForKey(key);
+    const videoId = videoIdOfSourceKey(key)!;
 
     const [victim, survivor] = transcoders() as [VodpipeProcess, VodpipeProcess];
     const handledBefore = handledChunks(survivor).length;
