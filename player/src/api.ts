@@ -120,26 +120,43 @@ export interface FollowOptions {
   pollMs?: number;
 }
 
+/** The ETA `elapsedMs` after it was given: the server sends it with changes only, the page counts down between them. Pure. */
+export function etaAfter(video: Video, elapsedMs: number): Video {
+  if (video.etaSeconds === null || video.status !== "processing") return video;
+  return { ...video, etaSeconds: Math.max(1, video.etaSeconds - elapsedMs / 1000) };
+}
+
 /**
  * Follows one video until it is ready or failed: server-sent events first; when the stream cannot
- * be opened or drops, polling every `pollMs`. Returns the function that stops following.
+ * be opened or drops, polling every `pollMs`. Between updates the ETA counts down each second.
+ * Returns the function that stops following.
  */
 export function followVideo(id: string, options: FollowOptions): () => void {
   const pollMs = options.pollMs ?? 1000;
   let stopped = false;
   let source: EventSource | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let latest: { video: Video; at: number } | null = null;
 
+  const ticker = setInterval(() => {
+    if (latest?.video.etaSeconds != null) options.onVideo(etaAfter(latest.video, Date.now() - latest.at));
+  }, 1000);
   const stop = () => {
     stopped = true;
     source?.close();
     source = null;
     clearTimeout(timer);
+    clearInterval(ticker);
   };
   const deliver = (video: Video) => {
     if (stopped) return;
+    latest = { video, at: Date.now() };
     options.onVideo(video);
     if (isFinished(video)) stop();
+  };
+  const gone = () => {
+    options.onError?.(new ApiError(404, "This video was deleted."));
+    stop();
   };
   const poll = async () => {
     if (stopped) return;
@@ -147,9 +164,9 @@ export function followVideo(id: string, options: FollowOptions): () => void {
       deliver(await getVideo(id));
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError(0, String(error));
-      options.onError?.(apiError);
       // A deleted video will not come back; anything else (a restart, a dropped network) may pass.
-      if (apiError.status === 404) stop();
+      if (apiError.status === 404) return gone();
+      options.onError?.(apiError);
     }
     if (!stopped) timer = setTimeout(poll, pollMs);
   };
@@ -163,8 +180,10 @@ export function followVideo(id: string, options: FollowOptions): () => void {
         // A malformed event: the next one, or polling, brings the state.
       }
     });
+    source.addEventListener("deleted", gone);
     // EventSource would reconnect by itself, also to a server without the route: poll instead.
     source.onerror = () => {
+      if (stopped) return;
       source?.close();
       source = null;
       void poll();

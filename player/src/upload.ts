@@ -56,6 +56,10 @@ export function createUploader(hooks: UploadHooks): Uploader {
   const addFiles = (files: Iterable<File>) => {
     for (const file of files) cards.prepend(createUploadCard(file, hooks));
   };
+  // Leaving the page stops the uploads (they resume when the same file is picked again): ask first.
+  window.addEventListener("beforeunload", (event) => {
+    if (cards.querySelector('[data-state="uploading"]')) event.preventDefault();
+  });
   choose.addEventListener("click", () => input.click());
   input.addEventListener("change", () => {
     if (input.files) addFiles(Array.from(input.files));

@@ -29,6 +29,7 @@ export function createWatchView(id: string): View {
   let player: Player | null = null;
   let stopFollowing: (() => void) | null = null;
   let processing: ReturnType<typeof createProcessingPanel> | null = null;
+  let detailsShown = "";
 
   const show = (video: Video) => {
     const name = videoTitle(video);
@@ -58,7 +59,10 @@ export function createWatchView(id: string): View {
       if (!stage.contains(processing.element)) replace(stage, processing.element);
       processing.update(video);
     }
-    renderDetails(details, video);
+    // Redrawn on real changes only, not on every tick of the ETA (a selected URL stays selected).
+    const facts = JSON.stringify([video.duration, video.width, video.height, video.size, video.renditions, video.playback.hls]);
+    if (facts !== detailsShown) renderDetails(details, video);
+    detailsShown = facts;
   };
 
   getVideo(id)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { etaAfter, type Video } from "../../player/src/api.ts";
 import { formatAge, formatBytes, formatClock, formatRate, formatRemaining, RateMeter, secondsLeft } from "../../player/src/format.ts";
 import { shownPercent, statusLine } from "../../player/src/status.ts";
 import { uploadProgressText, videoIdFromUploadUrl } from "../../player/src/upload.ts";
@@ -68,6 +69,14 @@ describe("player formatting", () => {
   it("takes the video id from the tus upload URL", () => {
     expect(videoIdFromUploadUrl("http://127.0.0.1:8080/v1/uploads/abc123")).toBe("abc123");
     expect(videoIdFromUploadUrl("/v1/uploads/abc123/")).toBe("abc123");
+  });
+
+  it("counts the ETA down between the server's updates", () => {
+    const video = { status: "processing", etaSeconds: 30 } as Video;
+    expect(etaAfter(video, 4500).etaSeconds).toBe(25.5);
+    expect(etaAfter(video, 60_000).etaSeconds).toBe(1);
+    expect(etaAfter({ ...video, status: "ready" }, 4500).etaSeconds).toBe(30);
+    expect(etaAfter({ ...video, etaSeconds: null }, 4500).etaSeconds).toBeNull();
   });
 
   it("reads a video's state for people", () => {
