@@ -2,7 +2,7 @@
 import { ApiError, deleteVideo, isFinished, listVideos, type Video } from "./api.ts";
 import { h, progressBar, replace } from "./dom.ts";
 import { formatAge, formatClock } from "./format.ts";
-import { shownPercent, STATUS_WORDS, statusLine } from "./status.ts";
+import { asSentence, shownPercent, STATUS_WORDS, statusLine } from "./status.ts";
 
 /** While something is on its way the list looks again every 2 s; otherwise now and then. */
 const BUSY_POLL_MS = 2000;
@@ -124,7 +124,7 @@ function createRow(initial: Video, onDeleted: () => void): { element: HTMLElemen
     h(
       "div",
       { class: "video-body" },
-      h("div", { class: "video-heading" }, h("a", { class: "video-title", href, "data-nav": true }, title), remove),
+      h("div", { class: "video-heading" }, h("a", { class: "video-title", href, "data-nav": true, title }, title), remove),
       h("p", { class: "video-meta" }, badge, age),
       line,
       bar.element,
@@ -151,12 +151,13 @@ function createRow(initial: Video, onDeleted: () => void): { element: HTMLElemen
     age.textContent = formatAge(video.createdAt, Date.now());
     age.title = new Date(video.createdAt).toLocaleString();
     const working = !isFinished(video);
+    // "Uploading" is what the badge says already; the other states have more to tell.
     line.textContent = working ? statusLine(video) : "";
-    line.hidden = !working;
+    line.hidden = !working || video.status === "uploading";
     bar.element.hidden = !working;
     if (working) bar.set(video.status === "uploading" ? null : shownPercent(video), statusLine(video));
     reason.hidden = video.status !== "failed";
-    if (video.status === "failed") reason.textContent = video.reason ?? "The video could not be processed.";
+    if (video.status === "failed") reason.textContent = asSentence(video.reason);
     const src = video.playback.poster;
     if (src && poster.getAttribute("src") !== src) poster.src = src;
     posterBox.classList.toggle("no-poster", !src);

@@ -53,3 +53,11 @@ export const STATUS_WORDS: Record<Video["status"], string> = {
   ready: "Ready",
   failed: "Failed",
 };
+
+/** A reason as a sentence on the page: capital first letter, closing full stop. Pure. */
+export function asSentence(text: string | null, fallback = "The video could not be processed."): string {
+  const trimmed = (text ?? "").trim();
+  if (!trimmed) return fallback;
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
+}

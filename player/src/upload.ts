@@ -2,8 +2,8 @@
 import * as tus from "tus-js-client";
 import { authHeaders, deleteVideo, errorMessageFrom, followVideo, type Video } from "./api.ts";
 import { h, icon, ICONS, progressBar, replace } from "./dom.ts";
-import { formatBytes, formatRate, formatRemaining, RateMeter, secondsLeft } from "./format.ts";
-import { shownPercent, statusLine } from "./status.ts";
+import { formatBytes, formatClock, formatRate, formatRemaining, RateMeter, secondsLeft } from "./format.ts";
+import { asSentence, shownPercent, statusLine } from "./status.ts";
 
 /** What the picker offers: any video, plus containers phones and cameras do not label as video. */
 const ACCEPT = "video/*,.mkv,.mov,.avi,.flv,.ts,.m2ts,.mts,.dv,.webm,.3gp,.wmv,.mpg,.mpeg";
@@ -209,18 +209,16 @@ function createUploadCard(file: File, hooks: UploadHooks): HTMLLIElement {
     setState(video.status);
     status.textContent = statusLine(video);
     bar.set(shownPercent(video), statusLine(video));
-    if (video.status === "ready" || video.status === "failed") {
-      replace(detail);
-      if (video.status === "failed") {
-        detail.setAttribute("role", "alert");
-        detail.textContent = video.reason ?? "The video could not be processed.";
-        bar.element.hidden = true;
-      } else {
-        bar.element.hidden = true;
-        const watch = h("a", { class: "button primary", href: `/watch/${encodeURIComponent(video.id)}`, "data-nav": true, "aria-label": `Watch ${file.name}` }, icon(ICONS.play), "Watch");
-        replace(actions, watch, dismissButton());
-      }
-      if (video.status === "failed") replace(actions, dismissButton());
+    if (video.status === "failed") {
+      bar.element.hidden = true;
+      detail.setAttribute("role", "alert");
+      detail.textContent = asSentence(video.reason);
+      replace(actions, dismissButton());
+    } else if (video.status === "ready") {
+      bar.element.hidden = true;
+      detail.textContent = [formatBytes(file.size), video.duration ? formatClock(video.duration) : ""].filter(Boolean).join(" · ");
+      const watch = h("a", { class: "button primary", href: `/watch/${encodeURIComponent(video.id)}`, "data-nav": true, "aria-label": `Watch ${file.name}` }, icon(ICONS.play), "Watch");
+      replace(actions, watch, dismissButton());
     }
     if (video.playback.poster && !thumb.style.backgroundImage) thumb.style.backgroundImage = `url("${video.playback.poster}")`;
     if (previous !== video.status) hooks.onVideoChanged();

@@ -4,7 +4,7 @@ import { h, progressBar, replace } from "./dom.ts";
 import { formatBytes, formatClock, formatRemaining } from "./format.ts";
 import { videoTitle } from "./list.ts";
 import { createPlayer, type Player } from "./player.ts";
-import { shownPercent, stageLabel } from "./status.ts";
+import { asSentence, shownPercent, stageLabel } from "./status.ts";
 
 export interface View {
   element: HTMLElement;
@@ -126,7 +126,7 @@ function failedPanel(video: Video): HTMLElement {
     "div",
     { class: "panel failed", role: "alert" },
     h("p", { class: "panel-title" }, "This video could not be processed"),
-    h("p", { class: "reason" }, video.reason ?? "The pipeline gave no reason."),
+    h("p", { class: "reason" }, asSentence(video.reason)),
     h("a", { class: "button", href: "/", "data-nav": true }, "Upload another video"),
   );
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { etaAfter, type Video } from "../../player/src/api.ts";
 import { formatAge, formatBytes, formatClock, formatRate, formatRemaining, RateMeter, secondsLeft } from "../../player/src/format.ts";
-import { shownPercent, statusLine } from "../../player/src/status.ts";
+import { asSentence, shownPercent, statusLine } from "../../player/src/status.ts";
 import { uploadProgressText, videoIdFromUploadUrl } from "../../player/src/upload.ts";
 
 describe("player formatting", () => {
@@ -85,5 +85,11 @@ describe("player formatting", () => {
     expect(statusLine({ status: "queued", progress: 0, stage: null, etaSeconds: null })).toBe("Queued — waiting for a worker");
     expect(shownPercent({ status: "processing", progress: 100 })).toBe(99);
     expect(shownPercent({ status: "ready", progress: 97 })).toBe(100);
+    expect(asSentence("the file is an HTML/XML page, not a video (a download that saved an error page?)")).toBe(
+      "The file is an HTML/XML page, not a video (a download that saved an error page?).",
+    );
+    expect(asSentence("It is empty.")).toBe("It is empty.");
+    expect(asSentence(null)).toBe("The video could not be processed.");
+    expect(asSentence("  ")).toBe("The video could not be processed.");
   });
 });
