@@ -11,7 +11,7 @@ import { KEY_PATTERNS } from "./stage-plan.ts";
 import type { Queues } from "./queues.ts";
 
 /** The port `vodpipe api` listens on in the image, and the path its health check answers. */
-export const API_PORT = 3000;
+export const API_PORT = 8080;
 export const API_HEALTH_PATH = "/healthz";
 
 export interface ApiServiceProps {
@@ -51,19 +51,19 @@ export class ApiService extends Construct {
         image: ecs.ContainerImage.fromDockerImageAsset(props.image),
         command: ["api"],
         containerPort: API_PORT,
-        environment: props.environment,
+        environment: { ...props.environment, PORT: String(API_PORT) },
       },
     });
     this.service.targetGroup.configureHealthCheck({ path: API_HEALTH_PATH });
 
-    // Uploads land under sources/ (the bucket's notification starts ingest); the API reads job
-    // records and outputs to answer and serve, and may start ingest itself after an upload.
+    // Uploads land under sources/ (the bucket's notification starts ingest); the API keeps its
+    // upload records and the catalog, reads job records, progress and outputs, and deletes videos.
     const task = this.service.taskDefinition.taskRole;
     const objects = (...patterns: string[]) => patterns.map((pattern) => props.bucket.arnForObjects(pattern));
-    task.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:GetObject"], resources: objects(KEY_PATTERNS.sources, "videos/*") }));
-    task.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:AbortMultipartUpload"], resources: objects(KEY_PATTERNS.sources, KEY_PATTERNS.job) }),
-    );
+    const allow = (actions: string[], resources: string[]) => task.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
+    allow(["s3:GetObject"], objects(KEY_PATTERNS.sources, "videos/*", "catalog/*"));
+    allow(["s3:PutObject", "s3:AbortMultipartUpload"], objects(KEY_PATTERNS.sources, KEY_PATTERNS.job, "videos/*/upload.json", "catalog/*"));
+    allow(["s3:DeleteObject"], objects(KEY_PATTERNS.sources, "videos/*", "catalog/*"));
     bucketListing(task, props.bucket);
     task.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"], resources: props.queues.allArns() }));
     props.queues.byStage.ingest.queue.grantSendMessages(task);

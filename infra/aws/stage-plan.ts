@@ -31,6 +31,8 @@ export const KEY_PATTERNS = {
   hls: "videos/*/hls/*",
   audio: "videos/*/hls/audio/*",
   thumbnails: "videos/*/hls/thumbnails/*",
+  /** Running parts' progress records, which the API reads for a video's progress. */
+  progress: "videos/*/progress/*",
 } as const;
 
 export interface StagePlan {
@@ -46,7 +48,7 @@ export interface StagePlan {
   sendsTo: readonly Stage[];
 }
 
-const { sources, job, chunks, parts, hls, audio, thumbnails } = KEY_PATTERNS;
+const { sources, job, chunks, parts, hls, audio, thumbnails, progress } = KEY_PATTERNS;
 
 export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
   ingest: { memoryMb: 2048, timeoutSeconds: 300, ephemeralMb: 10_240, reads: [sources, job], writes: [job], deletes: [], sendsTo: ["split"] },
@@ -57,12 +59,12 @@ export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
   },
   transcode: {
     memoryMb: 3 * MB_PER_VCPU, timeoutSeconds: 600, ephemeralMb: 4096,
-    reads: [chunks, job, parts], writes: [hls, parts, job], deletes: [],
+    reads: [chunks, job, parts], writes: [hls, parts, progress, job], deletes: [],
     sendsTo: ["publish"],
   },
   audio: {
     memoryMb: MB_PER_VCPU, timeoutSeconds: 900, ephemeralMb: 10_240,
-    reads: [sources, job, parts], writes: [audio, parts, job], deletes: [],
+    reads: [sources, job, parts], writes: [audio, parts, progress, job], deletes: [],
     sendsTo: ["publish"],
   },
   thumbnails: {

@@ -174,13 +174,13 @@ describe("AWS CDK app (infra/aws)", () => {
       },
       transcode: {
         get: ["videos/*/job.json", "videos/*/work/chunks/*", "videos/*/work/parts/*"],
-        put: ["videos/*/hls/*", "videos/*/job.json", "videos/*/work/parts/*"],
+        put: ["videos/*/hls/*", "videos/*/job.json", "videos/*/progress/*", "videos/*/work/parts/*"],
         del: [],
         send: ["vodpipe-publish", "vodpipe-transcode-dlq"],
       },
       audio: {
         get: ["sources/*", "videos/*/job.json", "videos/*/work/parts/*"],
-        put: ["videos/*/hls/audio/*", "videos/*/job.json", "videos/*/work/parts/*"],
+        put: ["videos/*/hls/audio/*", "videos/*/job.json", "videos/*/progress/*", "videos/*/work/parts/*"],
         del: [],
         send: ["vodpipe-audio-dlq", "vodpipe-publish"],
       },
@@ -234,7 +234,7 @@ describe("AWS CDK app (infra/aws)", () => {
 
   it("runs the API from the same image on Fargate, with a health check", () => {
     template.hasResourceProperties("AWS::ECS::TaskDefinition", {
-      ContainerDefinitions: [Match.objectLike({ Command: ["api"], PortMappings: [Match.objectLike({ ContainerPort: 3000 })] })],
+      ContainerDefinitions: [Match.objectLike({ Command: ["api"], PortMappings: [Match.objectLike({ ContainerPort: 8080 })] })],
     });
     template.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { HealthCheckPath: "/healthz" });
   });
