@@ -1,15 +1,15 @@
 import { join } from "node:path";
 import { keys } from "../../shared/keys.ts";
-import { splitArgs } from "../../shared/media/encode-args.ts";
+import { decodedSplitArgs, splitArgs } from "../../shared/media/encode-args.ts";
 import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
 import { failJobOnPermanentError, handleActiveJob, type JobStoreDeps } from "../../shared/pipeline/job-guard.ts";
 import type { Senders } from "../../shared/pipeline/senders.ts";
 import { withTempDir, type TempDirSettings } from "../../shared/pipeline/temp-dir.ts";
 import { deadlineOptions } from "../../shared/media/deadlines.ts";
-import type { DeadlineConfig } from "../../shared/media/deadlines.ts";
+import type { DeadlineConfig, WorkKind } from "../../shared/media/deadlines.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
-import { RetryableError } from "../../shared/errors.ts";
+import { InfrastructureError, PermanentError } from "../../shared/errors.ts";
 
 /** split reads the source, stores chunks, and hands work to transcode, audio and thumbnails. */
 export interface SplitDeps extends JobStoreDeps, TempDirSettings {
@@ -50,25 +50,51 @@ export function createSplitHandler(deps: SplitDeps): MessageHandler {
           const chunkPath = join(dir, `chunk-${chunk.index}.mkv`);
           const isLast = chunk.index === chunks.length - 1;
           const startsAtFirstKeyframe = chunk.sourceKeyframeTime <= firstKeyframe + 1e-6;
-          await runProcess(
-            deps.binaries.ffmpeg,
-            splitArgs({
-              input: sourcePath,
-              output: chunkPath,
-              streamIndex: video.index,
-              keyframeTime: startsAtFirstKeyframe ? undefined : chunk.sourceKeyframeTime,
-              durationSeconds: isLast ? undefined : video.startTime + chunk.endTime - chunk.sourceKeyframeTime + CHUNK_TAIL_SECONDS,
-            }),
-            {
+          const run = (args: string[], kind: WorkKind, mediaSeconds: number) =>
+            runProcess(deps.binaries.ffmpeg, args, {
               logger,
               signal: context.signal,
               task: "cutting the video into chunks",
+              ...deadlineOptions(deps.deadlines, kind, mediaSeconds),
+            });
+          let cutAt: number;
+          let chunkStart: number;
+          try {
+            await run(
+              splitArgs({
+                input: sourcePath,
+                output: chunkPath,
+                streamIndex: video.index,
+                keyframeTime: startsAtFirstKeyframe ? undefined : chunk.sourceKeyframeTime,
+                durationSeconds: isLast ? undefined : video.startTime + chunk.endTime - chunk.sourceKeyframeTime + CHUNK_TAIL_SECONDS,
+              }),
+              "scan",
               // The last chunk is copied to the end of the source.
-              ...deadlineOptions(deps.deadlines, "scan", isLast ? video.startTime + job.source.durationSeconds - chunk.sourceKeyframeTime : chunk.endTime - chunk.sourceKeyframeTime),
-            },
-          );
-          const chunkStart = await firstKeyframeOffset(deps, chunkPath, context.signal);
-          const cutAt = startsAtFirstKeyframe ? firstKeyframe : chunk.sourceKeyframeTime;
+              isLast ? video.startTime + job.source.durationSeconds - chunk.sourceKeyframeTime : chunk.endTime - chunk.sourceKeyframeTime,
+            );
+            chunkStart = await firstKeyframeOffset(deps, chunkPath, context.signal);
+            cutAt = startsAtFirstKeyframe ? firstKeyframe : chunk.sourceKeyframeTime;
+          } catch (error) {
+            if (context.signal.aborted || error instanceof InfrastructureError) throw error;
+            // Stream copy cannot cut every file ffmpeg can decode (a raw H.264 stream has no
+            // timestamps to write): decoding it can, at the chunk's exact start.
+            logger.warn({ chunk: chunk.index, err: error }, "stream copy could not cut this chunk; cutting it by decoding");
+            const startsAtFirstFrame = chunk.index === 0;
+            await run(
+              decodedSplitArgs({
+                input: sourcePath,
+                output: chunkPath,
+                streamIndex: video.index,
+                startTime: startsAtFirstFrame ? undefined : video.startTime + chunk.startTime,
+                durationSeconds: isLast ? undefined : chunk.endTime - chunk.startTime + CHUNK_TAIL_SECONDS,
+              }),
+              // Decoded from the start of the source to the chunk's end, and encoded.
+              "transcode",
+              video.startTime + (isLast ? job.source.durationSeconds : chunk.endTime + CHUNK_TAIL_SECONDS),
+            );
+            chunkStart = await firstKeyframeOffset(deps, chunkPath, context.signal);
+            cutAt = startsAtFirstFrame ? firstKeyframe : video.startTime + chunk.startTime;
+          }
           await deps.store.upload(keys.chunk(job.videoId, chunk.index), chunkPath, { readOnly: true });
           await deps.send.transcode({
             type: "transcode-chunk",
@@ -109,6 +135,7 @@ async function firstKeyframeOffset(deps: Pick<SplitDeps, "binaries" | "deadlines
   const parsed = JSON.parse(stdout.toString("utf8")) as { format?: { start_time?: string }; packets?: Array<{ pts_time?: string; flags?: string }> };
   const start = Number(parsed.format?.start_time ?? 0) || 0;
   const keyframe = parsed.packets?.find((packet) => packet.flags?.startsWith("K") && packet.pts_time !== undefined);
-  if (!keyframe) throw new RetryableError(`chunk ${chunkPath} holds no keyframe`);
+  // A copied chunk without a keyframe cannot be decoded: the copy did not work on this file.
+  if (!keyframe) throw new PermanentError("a chunk of the video holds no keyframe");
   return Number(keyframe.pts_time) - start;
 }

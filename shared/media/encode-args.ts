@@ -37,9 +37,47 @@ export function splitArgs(args: SplitArgs): string[] {
     // Just past the keyframe, so float rounding can never make ffmpeg seek to the one before.
     // The first chunk never seeks: some files (FLV without an index) cannot seek at all.
     ...(args.keyframeTime === undefined ? [] : ["-ss", seconds(args.keyframeTime + 0.001)]),
+    // Packets with only a decode timestamp (AVI with B-frames, MPEG program streams, raw MPEG-2
+    // and MPEG-4 video) get a presentation time; Matroska cannot store a packet without one.
+    "-fflags", "+genpts",
     "-i", args.input,
     "-map", `0:${args.streamIndex}`,
     "-c", "copy", "-an", "-sn", "-dn",
+    "-map_metadata", "-1", "-map_chapters", "-1",
+    "-fflags", "+bitexact",
+    ...(args.durationSeconds === undefined ? [] : ["-t", seconds(args.durationSeconds)]),
+    "-f", "matroska",
+    args.output,
+  ];
+}
+
+export interface DecodedSplitArgs {
+  input: string;
+  output: string;
+  streamIndex: number;
+  /** Where the chunk starts on the input's timeline; undefined: at its first frame, without seeking. */
+  startTime?: number;
+  /** How much to keep; omitted: to the end. */
+  durationSeconds?: number;
+}
+
+/**
+ * One chunk cut by decoding, for a source stream copy cannot cut (no timestamps to write, or a
+ * copied chunk that does not decode): the frames re-encoded losslessly (x264 qp 0, every frame
+ * kept with its time), so the renditions come out as they would from the source itself.
+ */
+export function decodedSplitArgs(args: DecodedSplitArgs): string[] {
+  return [
+    "-v", "error", "-nostdin", "-y",
+    ...safeInputOptions(),
+    "-i", args.input,
+    "-map", `0:${args.streamIndex}`,
+    // Decoded from the start and dropped up to the cut: seeking is what fails on such files (in
+    // an MPEG program stream it lands seconds late), and this path exists for when all else fails.
+    ...(args.startTime === undefined ? [] : ["-ss", seconds(args.startTime)]),
+    "-an", "-sn", "-dn",
+    "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0",
+    "-vsync", "passthrough",
     "-map_metadata", "-1", "-map_chapters", "-1",
     "-fflags", "+bitexact",
     ...(args.durationSeconds === undefined ? [] : ["-t", seconds(args.durationSeconds)]),

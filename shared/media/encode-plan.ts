@@ -15,6 +15,8 @@ export function planEncode(
   parallelism: number,
 ): EncodePlan {
   const { video } = source;
+  // Without timestamps a stream can be neither sought nor cut at a time: one chunk reads it whole.
+  const whole = !video.timestamped;
   return {
     renditions: planLadder({
       displayWidth: video.displayWidth,
@@ -26,8 +28,8 @@ export function planEncode(
       durationSeconds: source.durationSeconds,
       frameRate: video.frameRate,
       segmentSeconds: media.segmentSeconds,
-      chunkSeconds: media.chunkSeconds,
-      parallelism,
+      chunkSeconds: whole ? Number.POSITIVE_INFINITY : media.chunkSeconds,
+      parallelism: whole ? 1 : parallelism,
       keyframeTimes: video.keyframeTimes,
       videoStartTime: video.startTime,
     }),

@@ -74,6 +74,11 @@ export interface PacketTimeline {
   lastPts: number;
   /** Presentation times of keyframes, ascending. */
   keyframeTimes: number[];
+  /**
+   * False when no packet carries a timestamp, even regenerated (raw H.264/HEVC elementary
+   * streams): frameCount is still the packet count, and the times are for the caller to derive.
+   */
+  timestamped: boolean;
 }
 
 /**
@@ -99,6 +104,9 @@ export async function readVideoPacketsCsv(ffprobe: string, path: string, options
     ffprobe,
     [
       "-v", "error", ...safeInputOptions(),
+      // Packets that carry only a decode timestamp (AVI with B-frames, MPEG program streams, raw
+      // MPEG-2/MPEG-4 video) get their presentation time worked out, as the split does too.
+      "-fflags", "+genpts",
       "-select_streams", "v",
       "-show_entries", "packet=stream_index,pts_time,duration_time,flags",
       "-of", "csv=p=0", path,
@@ -115,14 +123,19 @@ export async function readVideoPacketsCsv(ffprobe: string, path: string, options
 export function parsePacketCsv(csv: string, formatStartTime: number, streamIndex: number): PacketTimeline {
   const keyframeTimes: number[] = [];
   let frameCount = 0;
+  let untimedCount = 0;
   let firstPts = Number.POSITIVE_INFINITY;
   let lastPts = Number.NEGATIVE_INFINITY;
   for (const line of csv.split("\n")) {
     const [index, ptsText, , flags] = line.trim().split(",");
     if (index !== String(streamIndex)) continue;
-    const pts = Number(ptsText);
     // D: a packet the container's edit list discards; it is never shown.
-    if (!ptsText || ptsText === "N/A" || !Number.isFinite(pts) || flags?.includes("D")) continue;
+    if (flags?.includes("D")) continue;
+    const pts = Number(ptsText);
+    if (!ptsText || ptsText === "N/A" || !Number.isFinite(pts)) {
+      untimedCount += 1;
+      continue;
+    }
     const time = pts - formatStartTime;
     frameCount += 1;
     firstPts = Math.min(firstPts, time);
@@ -130,6 +143,6 @@ export function parsePacketCsv(csv: string, formatStartTime: number, streamIndex
     if (flags?.includes("K")) keyframeTimes.push(time);
   }
   keyframeTimes.sort((a, b) => a - b);
-  if (frameCount === 0) return { frameCount: 0, firstPts: 0, lastPts: 0, keyframeTimes };
-  return { frameCount, firstPts, lastPts, keyframeTimes };
+  if (frameCount === 0) return { frameCount: untimedCount, firstPts: 0, lastPts: 0, keyframeTimes, timestamped: untimedCount === 0 };
+  return { frameCount, firstPts, lastPts, keyframeTimes, timestamped: true };
 }

@@ -24,6 +24,11 @@ export interface VideoTrack {
   keyframeTimes: number[];
   /** The longest stretch without a keyframe, the end of the video included (seconds). */
   maxKeyframeGapSeconds: number;
+  /**
+   * False for a stream whose packets carry no timestamps at all (raw H.264/HEVC): its times are
+   * counted from its frames at the stream's frame rate, and it is cut as one chunk.
+   */
+  timestamped: boolean;
 }
 
 export interface AudioTrack {
@@ -140,14 +145,16 @@ export function assertUsableContainer(probe: RawProbe, sizeBytes: number, limits
 export function describeSource(
   probe: RawProbe,
   videoStream: RawStream,
-  packets: PacketTimeline,
+  timeline: PacketTimeline,
   sizeBytes: number,
   options: SourceLimits & { maxFrameRate: number },
 ): SourceInfo {
+  let packets = timeline;
   if (packets.frameCount === 0) {
     throw new InvalidMediaError("the video track has no frames (zero duration)");
   }
   const headerRate = parseRational(videoStream.avg_frame_rate) ?? parseRational(videoStream.r_frame_rate);
+  if (!packets.timestamped) packets = untimedTimeline(packets.frameCount, headerRate);
   const sourceRate = chooseFrameRate({
     frameCount: packets.frameCount,
     startSpanSeconds: packets.lastPts - packets.firstPts,
@@ -189,6 +196,7 @@ export function describeSource(
       durationSeconds,
       keyframeTimes: packets.keyframeTimes,
       maxKeyframeGapSeconds: maxKeyframeGap(packets.keyframeTimes, packets.firstPts + durationSeconds),
+      timestamped: packets.timestamped,
     },
     audio: audioStream
       ? {
@@ -199,6 +207,15 @@ export function describeSource(
         }
       : null,
   };
+}
+
+/**
+ * A stream without timestamps plays its frames one after another at the rate its headers give
+ * (ffmpeg's raw demuxers assume 25 fps when they give none): that is how ffmpeg will decode it.
+ */
+function untimedTimeline(frameCount: number, headerRate: Rational | undefined): PacketTimeline {
+  const rate = headerRate && toNumber(headerRate) > 0 ? toNumber(headerRate) : 25;
+  return { frameCount, firstPts: 0, lastPts: (frameCount - 1) / rate, keyframeTimes: [0], timestamped: false };
 }
 
 /** The longest time between consecutive keyframes, or from the last one to `end`. */

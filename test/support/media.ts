@@ -28,6 +28,9 @@ declare module "vitest" {
 type Recipe = (ffmpeg: string, output: string, scratch: string) => Promise<void>;
 
 const quiet = ["-v", "error", "-nostdin", "-y"];
+/** 9 s of moving test picture (and a tone) for the timestamp-less sources. */
+const picture = (rate = "25") => ["-f", "lavfi", "-i", `testsrc2=s=320x240:r=${rate}:d=9`];
+const pictureAndSound = [...picture(), "-f", "lavfi", "-i", "sine=f=440:r=48000:d=9", "-ac", "2"];
 
 async function ffmpegRun(ffmpeg: string, args: string[]): Promise<void> {
   await run(ffmpeg, [...quiet, ...args], { maxBuffer: 16 * 1024 * 1024 });
@@ -35,8 +38,9 @@ async function ffmpegRun(ffmpeg: string, args: string[]): Promise<void> {
 
 /**
  * Media made with ffmpeg when the test runs, standing in for real files whose licence keeps them
- * out of an Apache-2.0 repository, for real files too large for the fixture budget, or for broken
- * inputs derived from a committed fixture. Each keeps the properties its tests rely on (listed in
+ * out of an Apache-2.0 repository, for real files too large for the fixture budget, for kinds of
+ * source no small licensed file was found for, or for broken inputs derived from a committed
+ * fixture. Each keeps the properties its tests rely on (listed in
  * test/fixtures/MANIFEST.md).
  */
 const STAND_INS = {
@@ -81,6 +85,32 @@ const STAND_INS = {
       "-i", encoded, "-map", "0", "-c", "copy", "-metadata:s:v:0", "rotate=270", "-metadata:s:v:1", "rotate=270",
       "-disposition:v:0", "default", "-disposition:v:1", "default", output,
     ]);
+  },
+  // Sources whose packets carry no (presentation) timestamps, which stream copy cannot cut as they
+  // are: 9 s, low resolution, B-frames, a keyframe every 2 s, so a video spans several chunks.
+  /** DivX/Xvid-style AVI: MPEG-4 Part 2 with B-frames (AVI stores no presentation times) and MP3. */
+  "mpeg4-bframes.avi": async (ffmpeg, output) => {
+    await ffmpegRun(ffmpeg, [...pictureAndSound, "-c:v", "mpeg4", "-bf", "2", "-g", "50", "-q:v", "4", "-c:a", "libmp3lame", "-b:a", "96k", "-f", "avi", output]);
+  },
+  /** A DVD-Video program stream: MPEG-2 video with B-frames and AC-3 audio. */
+  "dvd.vob": async (ffmpeg, output) => {
+    await ffmpegRun(ffmpeg, [...pictureAndSound, "-c:v", "mpeg2video", "-bf", "2", "-g", "50", "-q:v", "4", "-c:a", "ac3", "-f", "vob", output]);
+  },
+  /** An (S)VCD-style MPEG program stream: MPEG-2 video with B-frames and MP2 audio. */
+  "svcd.mpg": async (ffmpeg, output) => {
+    await ffmpegRun(ffmpeg, [...pictureAndSound, "-c:v", "mpeg2video", "-bf", "2", "-g", "50", "-q:v", "4", "-c:a", "mp2", "-f", "mpeg", output]);
+  },
+  /** A raw H.264 elementary stream: no container, no timestamps at all; 30000/1001 fps in its SPS. */
+  "raw.h264": async (ffmpeg, output) => {
+    await ffmpegRun(ffmpeg, [...picture("30000/1001"), "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "60", "-f", "h264", output]);
+  },
+  /** A raw MPEG-4 Part 2 elementary stream with B-frames. */
+  "raw.m4v": async (ffmpeg, output) => {
+    await ffmpegRun(ffmpeg, [...picture(), "-c:v", "mpeg4", "-bf", "2", "-g", "50", "-q:v", "4", "-f", "m4v", output]);
+  },
+  /** A raw MPEG-2 video elementary stream with B-frames. */
+  "raw.m2v": async (ffmpeg, output) => {
+    await ffmpegRun(ffmpeg, [...picture(), "-c:v", "mpeg2video", "-bf", "2", "-g", "50", "-q:v", "4", "-f", "mpeg2video", output]);
   },
   /** An interrupted upload of a phone recording whose moov was at the end: the first 2,000,000 bytes of pixel7_videoOnly_cleaned.mp4. */
   "truncated-moov-missing.mp4": async (_ffmpeg, output) => {

@@ -19,7 +19,7 @@ const JOB: ActiveJob = {
     durationSeconds: 10,
     video: {
       index: 0, codec: "h264", codedWidth: 1280, codedHeight: 720, rotation: 0, displayWidth: 1280, displayHeight: 720,
-      pixelFormat: "yuv420p", hdr: null, fullRange: false, frameCount: 300, frameRate: { num: 30, den: 1 }, startTime: 0, durationSeconds: 10, maxKeyframeGapSeconds: 2,
+      pixelFormat: "yuv420p", hdr: null, fullRange: false, frameCount: 300, frameRate: { num: 30, den: 1 }, startTime: 0, durationSeconds: 10, maxKeyframeGapSeconds: 2, timestamped: true,
     },
     audio: { index: 1, codec: "aac", channels: 2, sampleRate: 48_000 },
   },

@@ -120,6 +120,7 @@ describe("splitArgs", () => {
       "-v", "error", "-nostdin", "-y",
       "-protocol_whitelist", "file", "-format_whitelist", WHITELIST,
       "-ss", "11.526000",
+      "-fflags", "+genpts",
       "-i", "/tmp/w/source",
       "-map", "0:0",
       "-c", "copy", "-an", "-sn", "-dn",
@@ -135,6 +136,7 @@ describe("splitArgs", () => {
     expect(splitArgs({ input: "/tmp/w/source", output: "/tmp/w/chunk-0.mkv", streamIndex: 2 })).toEqual([
       "-v", "error", "-nostdin", "-y",
       "-protocol_whitelist", "file", "-format_whitelist", WHITELIST,
+      "-fflags", "+genpts",
       "-i", "/tmp/w/source",
       "-map", "0:2",
       "-c", "copy", "-an", "-sn", "-dn",

@@ -189,7 +189,7 @@ describe("describeSource", () => {
     const audio: RawStream = { index: 1, codec_type: "audio", codec_name: "aac", channels: 2, sample_rate: "48000" };
     const probe: RawProbe = { format: { format_name: "mov,mp4,m4a,3gp,3g2,mj2", start_time: "0.000000" }, streams: [video, audio] };
     // 18 frames, 17 intervals over 0.2832 s: about 60.03 fps.
-    const packets = { frameCount: 18, firstPts: 0, lastPts: 0.2832, keyframeTimes: [0] };
+    const packets = { frameCount: 18, firstPts: 0, lastPts: 0.2832, keyframeTimes: [0], timestamped: true };
     const source = describeSource(probe, video, packets, 2_490_000, OPTIONS);
     expect(source).toEqual({
       formatName: "mov,mp4,m4a,3gp,3g2,mj2",
@@ -200,7 +200,7 @@ describe("describeSource", () => {
       video: {
         index: 0, codec: "h264", codedWidth: 3840, codedHeight: 2160, rotation: 90, displayWidth: 2160, displayHeight: 3840,
         pixelFormat: "yuvj420p", hdr: null, fullRange: true, frameCount: 18, frameRate: { num: 30, den: 1 },
-        startTime: 0, durationSeconds: 0.2832 + 1 / 60, keyframeTimes: [0], maxKeyframeGapSeconds: 0.2832 + 1 / 60,
+        startTime: 0, durationSeconds: 0.2832 + 1 / 60, keyframeTimes: [0], maxKeyframeGapSeconds: 0.2832 + 1 / 60, timestamped: true,
       },
       audio: { index: 1, codec: "aac", channels: 2, sampleRate: 48_000 },
     });
@@ -211,7 +211,7 @@ describe("describeSource", () => {
       index: 0, codec_type: "video", codec_name: "h264", width: 1080, height: 720, pix_fmt: "yuv420p",
       r_frame_rate: "60/1", avg_frame_rate: "1000/1",
     };
-    const packets = { frameCount: 30, firstPts: 0.067, lastPts: 1.034, keyframeTimes: [0.067] };
+    const packets = { frameCount: 30, firstPts: 0.067, lastPts: 1.034, keyframeTimes: [0.067], timestamped: true };
     const source = describeSource({ format: { format_name: "flv", start_time: "0.067000" }, streams: [video] }, video, packets, 101_000, OPTIONS);
     expect(source.video.frameRate).toEqual({ num: 30, den: 1 });
     expect(source.durationSeconds).toBeCloseTo(0.967 + 1 / 30, 9);
@@ -223,17 +223,28 @@ describe("describeSource", () => {
 
   it("uses the header rate for a one-frame DV file and applies its SAR", () => {
     const dv: RawStream = { index: 0, codec_type: "video", codec_name: "dvvideo", width: 720, height: 480, sample_aspect_ratio: "8:9", avg_frame_rate: "30000/1001", pix_fmt: "yuv411p" };
-    const source = describeSource({ format: { format_name: "dv" }, streams: [dv] }, dv, { frameCount: 1, firstPts: 0, lastPts: 0, keyframeTimes: [0] }, 120_000, OPTIONS);
+    const source = describeSource({ format: { format_name: "dv" }, streams: [dv] }, dv, { frameCount: 1, firstPts: 0, lastPts: 0, keyframeTimes: [0], timestamped: true }, 120_000, OPTIONS);
     expect(source.video.frameRate).toEqual({ num: 30000, den: 1001 });
     expect(source.durationSeconds).toBe(1001 / 30000);
     expect([source.video.displayWidth, source.video.displayHeight]).toEqual([640, 480]);
     expect(source.formatStartTime).toBe(0);
   });
 
+  it("times a stream without timestamps from its frame count at the header's rate, as one keyframe run", () => {
+    const h264: RawStream = { index: 0, codec_type: "video", codec_name: "h264", width: 320, height: 240, r_frame_rate: "30000/1001", avg_frame_rate: "30000/1001" };
+    const untimed = { frameCount: 150, firstPts: 0, lastPts: 0, keyframeTimes: [], timestamped: false };
+    const source = describeSource({ format: { format_name: "h264" }, streams: [h264] }, h264, untimed, 90_000, OPTIONS);
+    expect(source.video.frameRate).toEqual({ num: 30000, den: 1001 });
+    expect(source.durationSeconds).toBeCloseTo((150 * 1001) / 30000, 9);
+    expect(source.video.frameCount).toBe(150);
+    expect(source.video.keyframeTimes).toEqual([0]);
+    expect(source.video.timestamped).toBe(false);
+  });
+
   it("flags HDR transfer functions", () => {
     const hdr = (color_transfer: string) => {
       const v: RawStream = { index: 0, codec_type: "video", width: 1280, height: 720, color_transfer, avg_frame_rate: "30/1" };
-      return describeSource({ streams: [v] }, v, { frameCount: 2, firstPts: 0, lastPts: 1 / 30, keyframeTimes: [0] }, 1000, OPTIONS).video.hdr;
+      return describeSource({ streams: [v] }, v, { frameCount: 2, firstPts: 0, lastPts: 1 / 30, keyframeTimes: [0], timestamped: true }, 1000, OPTIONS).video.hdr;
     };
     expect(hdr("arib-std-b67")).toBe("hlg");
     expect(hdr("smpte2084")).toBe("pq");
@@ -242,10 +253,10 @@ describe("describeSource", () => {
 
   it("rejects a track without frames and a video over the duration limit", () => {
     const v: RawStream = { index: 0, codec_type: "video", width: 640, height: 360, avg_frame_rate: "25/1" };
-    expect(() => describeSource({ streams: [v] }, v, { frameCount: 0, firstPts: 0, lastPts: 0, keyframeTimes: [] }, 1000, OPTIONS))
+    expect(() => describeSource({ streams: [v] }, v, { frameCount: 0, firstPts: 0, lastPts: 0, keyframeTimes: [], timestamped: true }, 1000, OPTIONS))
       .toThrow(new InvalidMediaError("the video track has no frames (zero duration)"));
     expect(() =>
-      describeSource({ streams: [v] }, v, { frameCount: 250, firstPts: 0, lastPts: 9.96, keyframeTimes: [0] }, 1000, { ...OPTIONS, maxDurationSeconds: 5 }),
+      describeSource({ streams: [v] }, v, { frameCount: 250, firstPts: 0, lastPts: 9.96, keyframeTimes: [0], timestamped: true }, 1000, { ...OPTIONS, maxDurationSeconds: 5 }),
     ).toThrow("the video lasts 10.0 s; the limit is 5 s");
   });
 });
@@ -254,24 +265,30 @@ describe("parsePacketCsv", () => {
   it("counts packets, finds the span and the keyframes on the file's timeline", () => {
     // B-frame reordering: packets arrive in decode order; flags as ffprobe 5.1 prints them.
     const csv = ["0,1.500000,0.125000,K_", "0,1.875000,0.125000,__", "0,1.625000,0.125000,__", "0,1.750000,0.125000,__", "0,2.500000,0.125000,K_", "0,2.250000,0.125000,__", ""].join("\n");
-    expect(parsePacketCsv(csv, 1.5, 0)).toEqual({ frameCount: 6, firstPts: 0, lastPts: 1, keyframeTimes: [0, 1] });
+    expect(parsePacketCsv(csv, 1.5, 0)).toEqual({ frameCount: 6, firstPts: 0, lastPts: 1, keyframeTimes: [0, 1], timestamped: true });
   });
 
   it("skips packets without a pts and discarded (D) packets, and tolerates blank lines and trailing commas", () => {
     const csv = "0,N/A,0.040000,__\n0,0.960000,0.040000,_D\n0,1.000000,0.040000,K_,\n\n0,1.040000,0.040000,__,\n\r\n";
-    expect(parsePacketCsv(csv, 0, 0)).toEqual({ frameCount: 2, firstPts: 1, lastPts: 1.04, keyframeTimes: [1] });
+    expect(parsePacketCsv(csv, 0, 0)).toEqual({ frameCount: 2, firstPts: 1, lastPts: 1.04, keyframeTimes: [1], timestamped: true });
   });
 
   it("keeps only the chosen stream's lines of a listing of every video stream", () => {
     // `-select_streams v` on a motion photo: stream 0 is the video, stream 1 a one-frame still.
     const csv = ["0,0.000000,0.033000,K_", "1,0.000000,0.000000,K_", "0,0.033000,0.033000,__", "0,0.066000,0.033000,__", ""].join("\n");
-    expect(parsePacketCsv(csv, 0, 0)).toEqual({ frameCount: 3, firstPts: 0, lastPts: 0.066, keyframeTimes: [0] });
-    expect(parsePacketCsv(csv, 0, 1)).toEqual({ frameCount: 1, firstPts: 0, lastPts: 0, keyframeTimes: [0] });
+    expect(parsePacketCsv(csv, 0, 0)).toEqual({ frameCount: 3, firstPts: 0, lastPts: 0.066, keyframeTimes: [0], timestamped: true });
+    expect(parsePacketCsv(csv, 0, 1)).toEqual({ frameCount: 1, firstPts: 0, lastPts: 0, keyframeTimes: [0], timestamped: true });
     expect(parsePacketCsv(csv, 0, 2).frameCount).toBe(0);
   });
 
+  it("counts the packets of a stream that carries no timestamps at all", () => {
+    // A raw H.264 elementary stream, as ffprobe lists it even with +genpts.
+    const csv = ["0,N/A,N/A,K_", "0,N/A,N/A,__", "0,N/A,N/A,__", ""].join("\n");
+    expect(parsePacketCsv(csv, 0, 0)).toEqual({ frameCount: 3, firstPts: 0, lastPts: 0, keyframeTimes: [], timestamped: false });
+  });
+
   it("reports zero frames for an empty listing", () => {
-    expect(parsePacketCsv("", 0, 0)).toEqual({ frameCount: 0, firstPts: 0, lastPts: 0, keyframeTimes: [] });
+    expect(parsePacketCsv("", 0, 0)).toEqual({ frameCount: 0, firstPts: 0, lastPts: 0, keyframeTimes: [], timestamped: true });
   });
 });
 
