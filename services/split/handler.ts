@@ -136,6 +136,6 @@ async function firstKeyframeOffset(deps: Pick<SplitDeps, "binaries" | "deadlines
   const start = Number(parsed.format?.start_time ?? 0) || 0;
   const keyframe = parsed.packets?.find((packet) => packet.flags?.startsWith("K") && packet.pts_time !== undefined);
   // A copied chunk without a keyframe cannot be decoded: the copy did not work on this file.
-  if (!keyframe) throw new PermanentError("a chunk of the video holds no keyframe");
+  if (!keyframe) throw new PermanentError(`chunk ${chunkPath} holds no keyframe`, { reason: "a part of the video cut from the file holds no keyframe, so it cannot be decoded; re-save the video with a current encoder (for example as MP4)" });
   return Number(keyframe.pts_time) - start;
 }
