@@ -9,6 +9,7 @@ import { runCheckCommand } from "./check-command.ts";
 import { processFile } from "./process-command.ts";
 import { OutputFolderError } from "./output-folder.ts";
 import { runQueuesCommand, runRedriveCommand } from "./queues-command.ts";
+import { runSubmitCommand } from "./submit-command.ts";
 
 const USAGE = `usage: vodpipe <command>
 
@@ -17,6 +18,8 @@ const USAGE = `usage: vodpipe <command>
   start                          run every stage's worker in this process until SIGTERM
   worker <stage>                 run one stage's worker (${STAGES.join(", ")})
   setup                          create the queues (SQS: with dead-letter queues); safe to repeat
+  submit <file… | s3://bucket/prefix>
+                                 queue videos for the workers (one job each, duplicates skipped)
   queues [--json]                each stage's waiting, in-flight, delayed and dead-lettered messages
   redrive <stage>                move a stage's dead-lettered messages back to its queue
 
@@ -55,6 +58,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return 0;
     }
+    case "submit":
+      return runSubmitCommand(rest, config, io);
     case "queues":
       return runQueuesCommand(rest, config, io);
     case "redrive":
