@@ -6,12 +6,11 @@ import { pipeline } from "node:stream/promises";
 import type { Config } from "../../shared/config.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { readJob } from "../../shared/job.ts";
-import { keys } from "../../shared/keys.ts";
+import { keys, videoIdOfSourceKey } from "../../shared/keys.ts";
 import { serialize, type SourceUploadedMessage } from "../../shared/messages.ts";
 import { listAll, type ObjectStore, type Queue } from "../../shared/ports.ts";
 import { openQueueSet } from "../../shared/queue/queue-set.ts";
 import { createObjectStore } from "../../shared/storage/create-object-store.ts";
-import { videoIdForKey } from "../../services/ingest/handler.ts";
 
 interface Io {
   stdout: NodeJS.WritableStream;
@@ -124,29 +123,39 @@ async function fileCandidate(arg: string, store: ObjectStore): Promise<Candidate
   };
 }
 
-/** Every object under an `s3://bucket/prefix` of the configured bucket, vodpipe's outputs excepted. */
+/**
+ * Every object under `s3://bucket/prefix` (any bucket the credentials can read), vodpipe's outputs
+ * excepted. An object is copied to `sources/<id>/` of vodpipe's bucket, where ingest reads uploads,
+ * unless it already is an upload there.
+ */
 async function s3Candidates(url: string, config: Readonly<Config>, store: ObjectStore): Promise<Candidate[]> {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
   if (!match) throw new Error("not an s3://bucket/prefix URL");
   const [, bucket, prefix] = match as unknown as [string, string, string];
   if (config.storage.kind !== "s3") throw new Error("vodpipe stores videos on the local filesystem (VODPIPE_STORAGE=fs); submit local files");
-  if (bucket !== config.storage.bucket) {
-    throw new Error(`vodpipe reads bucket ${config.storage.bucket} (VODPIPE_S3_BUCKET); copy the files there or submit them as local files`);
-  }
-  const objects = (await listAll(store, prefix)).filter(
+  const own = bucket === config.storage.bucket;
+  const origin = own ? store : createObjectStore({ storage: { ...config.storage, bucket } });
+  const objects = (await listAll(origin, prefix)).filter(
     // Folder placeholders are no videos, and what vodpipe wrote must never come back as a source.
-    (object) => !object.key.endsWith("/") && !object.key.startsWith("videos/"),
+    (object) => !object.key.endsWith("/") && !(own && object.key.startsWith("videos/")),
   );
   if (objects.length === 0) throw new Error("no objects under that prefix");
   return objects.map((object) => {
     const etag = (object.etag ?? "").replace(/"/g, "");
-    const keyed = videoIdForKey(object.key);
-    const videoId = object.key.startsWith(keys.sourcePrefix(keyed)) ? keyed : createHash("sha256").update(`${bucket}\n${object.key}\n${etag}`).digest("hex").slice(0, 32);
+    const uploadedId = own ? videoIdOfSourceKey(object.key) : undefined;
+    const videoId = uploadedId ?? createHash("sha256").update(`${bucket}\n${object.key}\n${etag}`).digest("hex").slice(0, 32);
+    const sourceKey = uploadedId ? object.key : sourceKeyForFile(videoId, object.key);
     return {
       label: `s3://${bucket}/${object.key}`,
       videoId,
-      sourceKey: object.key,
+      sourceKey,
       originalName: basename(object.key),
+      // Streamed through this machine: the ObjectStore port has no server-side copy.
+      upload: uploadedId
+        ? undefined
+        : async () => {
+            if ((await store.head(sourceKey))?.size !== object.size) await store.put(sourceKey, await origin.get(object.key));
+          },
       origin: { bucket, key: object.key, etag },
     };
   });

@@ -158,18 +158,27 @@ describe("vodpipe submit s3://bucket/prefix on S3 + SQS", () => {
       expect(outcome).toBe("new");
       expect(newId).not.toBe(lines(first)[1]![0]);
 
-      const elsewhere = await vodpipe(["submit", `s3://another-bucket/x/`], env);
-      expect(elsewhere.code).toBe(1);
-      expect(elsewhere.stderr).toContain(`vodpipe reads bucket ${bucket} (VODPIPE_S3_BUCKET)`);
+      // Another bucket the credentials can read: copied in, like the rest, under sources/<id>/.
+      const library = uniqueName("vodpipe-library");
+      await s3.send(new CreateBucketCommand({ Bucket: library }));
+      await createS3ObjectStore({ client: s3, bucket: library }).upload("in/three.avi", mediaFile("androidx_sample.avi"));
+      const elsewhere = await vodpipe(["submit", `s3://${library}/in/`], env);
+      expect(elsewhere.stderr).toBe("");
+      const [[otherId, otherOutcome]] = lines(elsewhere) as [[string, string]];
+      expect(otherOutcome).toBe("new");
+      expect((await vodpipe(["submit", `s3://${library}/nothing/`], env)).stderr).toBe(`vodpipe submit: s3://${library}/nothing/: no objects under that prefix\n`);
 
-      const ids = [...lines(first).map(([id]) => id!), newId];
+      const ids = [...lines(first).map(([id]) => id!), newId, otherId];
       const jobs = await processQueued(loadConfig(env), ids);
-      expect(jobs.map((job) => [job.status, job.sourceKey, job.reason])).toEqual([
-        ["ready", "library/2024/two clips.flv", undefined],
-        // The first one.avi was replaced before the workers got to it: its job reads the new bytes.
-        ["ready", "library/one.avi", undefined],
-        ["ready", "library/one.avi", undefined],
+      expect(jobs.map((job) => [job.status, job.originalName, job.reason])).toEqual([
+        ["ready", "two clips.flv", undefined],
+        ["ready", "one.avi", undefined],
+        ["ready", "one.avi", undefined],
+        ["ready", "three.avi", undefined],
       ]);
+      expect(jobs.map((job) => job.sourceKey)).toEqual(ids.map((id, i) => `sources/${id}/source${[".flv", ".avi", ".avi", ".avi"][i]}`));
+      // The first one.avi was copied before it was replaced: each job has the bytes it was submitted with.
+      expect(jobs[1]!.source!.video.codec).not.toBe(jobs[2]!.source!.video.codec);
     } finally {
       await sandbox.cleanup();
     }
