@@ -120,6 +120,14 @@ export interface FollowOptions {
   pollMs?: number;
 }
 
+/**
+ * Browsers open at most six HTTP/1.1 connections to a server, and each event stream holds one
+ * for as long as it is open: past two streams, more videos are followed by polling, so uploads
+ * and page loads always have a connection.
+ */
+const MAX_EVENT_STREAMS = 2;
+let openStreams = 0;
+
 /** The ETA `elapsedMs` after it was given: the server sends it with changes only, the page counts down between them. Pure. */
 export function etaAfter(video: Video, elapsedMs: number): Video {
   if (video.etaSeconds === null || video.status !== "processing") return video;
@@ -141,10 +149,15 @@ export function followVideo(id: string, options: FollowOptions): () => void {
   const ticker = setInterval(() => {
     if (latest?.video.etaSeconds != null) options.onVideo(etaAfter(latest.video, Date.now() - latest.at));
   }, 1000);
+  const closeSource = () => {
+    if (!source) return;
+    source.close();
+    source = null;
+    openStreams -= 1;
+  };
   const stop = () => {
     stopped = true;
-    source?.close();
-    source = null;
+    closeSource();
     clearTimeout(timer);
     clearInterval(ticker);
   };
@@ -171,7 +184,8 @@ export function followVideo(id: string, options: FollowOptions): () => void {
     if (!stopped) timer = setTimeout(poll, pollMs);
   };
 
-  if (typeof EventSource === "function") {
+  if (typeof EventSource === "function" && openStreams < MAX_EVENT_STREAMS) {
+    openStreams += 1;
     source = new EventSource(`${videoPath(id)}/events`);
     source.addEventListener("video", (event) => {
       try {
@@ -184,8 +198,7 @@ export function followVideo(id: string, options: FollowOptions): () => void {
     // EventSource would reconnect by itself, also to a server without the route: poll instead.
     source.onerror = () => {
       if (stopped) return;
-      source?.close();
-      source = null;
+      closeSource();
       void poll();
     };
   } else {

@@ -63,6 +63,25 @@ export interface Player {
 }
 
 const IDLE_MS = 2500;
+const VOLUME_KEY = "vodpipe.volume";
+
+function readSavedVolume(): { volume: number; muted: boolean } | null {
+  try {
+    const value = JSON.parse(localStorage.getItem(VOLUME_KEY) ?? "null") as { volume?: unknown; muted?: unknown } | null;
+    if (typeof value?.volume !== "number" || value.volume < 0 || value.volume > 1) return null;
+    return { volume: value.volume, muted: value.muted === true };
+  } catch {
+    return null;
+  }
+}
+
+function saveVolume(volume: number, muted: boolean): void {
+  try {
+    localStorage.setItem(VOLUME_KEY, JSON.stringify({ volume, muted }));
+  } catch {
+    // Storage disabled: the volume lasts for this video only.
+  }
+}
 
 /** The player's shape: the picture's own for landscape (no bars), square at most for portrait, so it stays on screen. */
 export function playerAspect(width: number, height: number): number {
@@ -237,6 +256,14 @@ export function createPlayer(source: PlayerSource): Player {
   element.addEventListener("pointermove", showIdleLater);
   element.addEventListener("focusin", showIdleLater);
   cleanups.push(bindKeyboard(document, actions));
+
+  // The volume a viewer set carries over to the next video, as on every video site.
+  const saved = readSavedVolume();
+  if (saved) {
+    video.volume = saved.volume;
+    video.muted = saved.muted;
+  }
+  video.addEventListener("volumechange", () => saveVolume(video.volume, video.muted));
 
   setState();
   void begin(0, false);
