@@ -12,6 +12,7 @@ import { createObjectStore } from "../shared/storage/create-object-store.ts";
 import { createWorker, type Worker, type WorkerOptions } from "../shared/consumer/worker.ts";
 import type { PermanentFailureHook } from "../shared/consumer/types.ts";
 import type { Clock } from "../shared/pipeline/clock.ts";
+import { preflightFfmpeg } from "./ffmpeg-preflight.ts";
 import { createStageHandlers } from "./stage-handlers.ts";
 
 /** Everything the process built, from which each stage's handler gets its share. */
@@ -53,6 +54,7 @@ export async function openPipelineEnvironment(config: Readonly<Config>, logger: 
       ffprobePath: config.ffmpeg.ffprobePath,
       forceBundled: options.forceBundledFfmpeg,
     });
+  await preflightFfmpeg(binaries, logger);
   // A VODPIPE_TMP_DIR that does not exist yet is made, as the data folder is; else every job would fail on it.
   if (config.ffmpeg.tmpDir) await mkdir(config.ffmpeg.tmpDir, { recursive: true });
   const queueSet = await openQueueSet(config);

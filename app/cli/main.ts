@@ -5,7 +5,9 @@ import { STAGES, type Stage } from "../../shared/messages.ts";
 import { setupQueues } from "../../shared/queue/queue-set.ts";
 import { openPipelineEnvironment, startStageWorkers } from "../environment.ts";
 import { exitCodeForSignal, onStopSignals, runUntilSignalled } from "../../shared/consumer/worker.ts";
+import { FfmpegMissingCapabilityError } from "../../shared/media/ffmpeg-capabilities.ts";
 import { runCheckCommand } from "./check-command.ts";
+import { runDoctorCommand } from "./doctor-command.ts";
 import { processFile } from "./process-command.ts";
 import { OutputFolderError } from "./output-folder.ts";
 import { runQueuesCommand, runRedriveCommand } from "./queues-command.ts";
@@ -22,6 +24,7 @@ const USAGE = `usage: vodpipe <command>
                                  queue videos for the workers (one job each, duplicates skipped)
   queues [--json]                each stage's waiting, in-flight, delayed and dead-lettered messages
   redrive <stage>                move a stage's dead-lettered messages back to its queue
+  doctor                         which ffmpeg/ffprobe are used and why, what they lack, folders, endpoints
 
 Configuration comes from VODPIPE_* environment variables (see the README).`;
 
@@ -50,7 +53,19 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     throw error;
   }
 
+  try {
+    return await runConfigured(command, rest, config, io);
+  } catch (error) {
+    if (!(error instanceof FfmpegMissingCapabilityError)) throw error;
+    io.stderr.write(`vodpipe: ${error.message}\n`);
+    return 69;
+  }
+}
+
+async function runConfigured(command: string, rest: string[], config: Readonly<Config>, io: Io): Promise<number> {
   switch (command) {
+    case "doctor":
+      return runDoctorCommand(config, io);
     case "process":
       return runProcess(rest, config, io);
     case "setup": {

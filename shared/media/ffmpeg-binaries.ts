@@ -48,7 +48,8 @@ function bundled(name: "ffmpeg" | "ffprobe"): string {
   return path;
 }
 
-function locate(
+/** Where one binary comes from: the configured path, else the first on PATH, else the npm-bundled build. */
+export function locateBinary(
   name: "ffmpeg" | "ffprobe",
   configured: string | undefined,
   preferences: BinaryPreferences,
@@ -70,13 +71,33 @@ function locate(
  * writes every playlist itself and uses only options that build understands.
  */
 export function resolveFfmpegBinaries(preferences: BinaryPreferences = {}): FfmpegBinaries {
-  const ffmpeg = locate("ffmpeg", preferences.ffmpegPath, preferences);
-  const ffprobe = locate("ffprobe", preferences.ffprobePath, preferences);
+  const ffmpeg = locateBinary("ffmpeg", preferences.ffmpegPath, preferences);
+  const ffprobe = locateBinary("ffprobe", preferences.ffprobePath, preferences);
   return { ffmpeg: ffmpeg.path, ffprobe: ffprobe.path, source: { ffmpeg: ffmpeg.source, ffprobe: ffprobe.source } };
 }
 
 /** The first line of `ffmpeg -version`, e.g. "ffmpeg version 5.1.6-0+deb12u1". */
-export function ffmpegVersion(binary: string): string {
-  const out = execFileSync(binary, ["-hide_banner", "-version"], { encoding: "utf8" });
-  return out.split("\n")[0] ?? "unknown";
+export function ffmpegVersion(binary: string, timeoutMs = 15_000): string {
+  const out = execFileSync(binary, ["-hide_banner", "-version"], { encoding: "utf8", timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"] });
+  return out.split("\n")[0] || "unknown";
+}
+
+/** The year a build was made, from its banner ("Copyright (c) 2000-2018 the FFmpeg developers"). */
+export function buildYear(versionLine: string): number | undefined {
+  const match = /Copyright \(c\) (?:\d{4}-)?(\d{4})/.exec(versionLine);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The warning for an npm-bundled binary: those are old static builds (ffmpeg from 2018), and
+ * they decode untrusted uploads with every bug fixed since. Undefined for any other binary.
+ */
+export function bundledBuildWarning(binaries: FfmpegBinaries, name: "ffmpeg" | "ffprobe", versionLine: string, now = new Date()): string | undefined {
+  if (binaries.source[name] !== "bundled") return undefined;
+  const year = buildYear(versionLine);
+  const age = year === undefined ? "an old build" : `a build from ${year} (${now.getUTCFullYear() - year} years old)`;
+  return (
+    `using the npm-bundled ${name}, ${age}, to read untrusted uploads: install a current ffmpeg ` +
+    `(Debian/Ubuntu: apt-get install ffmpeg) or set VODPIPE_${name.toUpperCase()}_PATH`
+  );
 }
