@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { Config } from "../shared/config.ts";
 import { markFailed } from "../shared/job.ts";
-import { publicReason } from "../shared/errors.ts";
+import { InvalidMessageError, publicReason } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { isVideoId, STAGES, type Stage } from "../shared/messages.ts";
 import type { ObjectStore, Queue } from "../shared/ports.ts";
@@ -10,7 +10,7 @@ import { resolveFfmpegBinaries, type FfmpegBinaries } from "../shared/media/ffmp
 import { openQueueSet, type QueueSet } from "../shared/queue/queue-set.ts";
 import { createObjectStore } from "../shared/storage/create-object-store.ts";
 import { createWorker, type Worker, type WorkerOptions } from "../shared/consumer/worker.ts";
-import type { PermanentFailureHook } from "../shared/consumer/types.ts";
+import { RetriesExhaustedError, type PermanentFailureHook } from "../shared/consumer/types.ts";
 import type { Clock } from "../shared/pipeline/clock.ts";
 import { preflightFfmpeg } from "./ffmpeg-preflight.ts";
 import { createStageHandlers } from "./stage-handlers.ts";
@@ -86,7 +86,8 @@ export function failJobHook(deps: PipelineDeps): PermanentFailureHook {
         // Not JSON: nothing to attribute it to; the dead-letter record keeps it.
       }
     }
-    if (videoId) await markFailed(deps.store, videoId, publicReason(error), { sourceKey: "" }, deps.now);
+    const because = error instanceof RetriesExhaustedError || error instanceof InvalidMessageError ? "processing" : "input";
+    if (videoId) await markFailed(deps.store, videoId, publicReason(error), { sourceKey: "" }, deps.now, because);
   };
 }
 

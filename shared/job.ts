@@ -7,6 +7,8 @@ import type { SourceInfo } from "./media/source-info.ts";
 
 export type JobStatus = "processing" | "ready" | "failed";
 
+export type FailureCause = "input" | "processing" | "interrupted";
+
 /** What ingest decided; every later stage reads it instead of probing again. */
 export interface JobPlan {
   segmentSeconds: number;
@@ -28,6 +30,12 @@ export interface JobRecord {
   status: JobStatus;
   /** For `failed`: what went wrong, in words a person can act on. */
   reason?: string;
+  /**
+   * For `failed`: whose fault. `input`: the upload cannot be made into a video (absent in records
+   * written before this field, which only inputs failed); `processing`: vodpipe or the machine
+   * could not finish it (retries used up, dead-lettered); `interrupted`: the run was stopped.
+   */
+  failedBecause?: FailureCause;
   sourceKey: string;
   originalName?: string;
   createdAt: string;
@@ -61,6 +69,7 @@ export async function markFailed(
   reason: string,
   fallback: { sourceKey: string; originalName?: string },
   now: () => Date = () => new Date(),
+  because: FailureCause = "input",
 ): Promise<JobRecord> {
   const existing = await readJob(store, videoId);
   if (existing?.status === "ready") return existing;
@@ -69,6 +78,7 @@ export async function markFailed(
     ...(existing ?? { videoId, sourceKey: fallback.sourceKey, originalName: fallback.originalName, createdAt: timestamp }),
     status: "failed",
     reason: sanitizeReason(reason),
+    failedBecause: because,
     updatedAt: timestamp,
   };
   await writeJob(store, job);

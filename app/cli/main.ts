@@ -9,6 +9,7 @@ import { FfmpegMissingCapabilityError } from "../../shared/media/ffmpeg-capabili
 import { runCheckCommand } from "./check-command.ts";
 import { runDoctorCommand } from "./doctor-command.ts";
 import { processFile } from "./process-command.ts";
+import { cleanUpDeadRuns, openRun } from "../run-registry.ts";
 import { OutputFolderError } from "./output-folder.ts";
 import { runQueuesCommand, runRedriveCommand } from "./queues-command.ts";
 import { runSubmitCommand } from "./submit-command.ts";
@@ -87,11 +88,18 @@ async function runConfigured(command: string, rest: string[], config: Readonly<C
         return 64;
       }
       const logger = createLogger({ level: config.logLevel });
-      const env = await openPipelineEnvironment(config, logger);
-      const workers = startStageWorkers(env, stages);
-      logger.info({ stages, store: env.deps.store.description }, "workers started");
-      await runUntilSignalled(workers, logger);
-      await env.close();
+      // Recorded in the data folder, so whoever starts next can clean up if this one is killed.
+      const opened = openRun(config, command, { isolateQueues: false });
+      try {
+        const env = await openPipelineEnvironment(opened.config, logger);
+        await cleanUpDeadRuns(config, env.deps.store, logger);
+        const workers = startStageWorkers(env, stages);
+        logger.info({ stages, store: env.deps.store.description }, "workers started");
+        await runUntilSignalled(workers, logger);
+        await env.close();
+      } finally {
+        opened.close();
+      }
       return 0;
     }
     default:
@@ -145,8 +153,13 @@ async function runProcess(args: string[], config: Readonly<Config>, io: Io): Pro
     return exitCodeForSignal(interrupt.signal.reason as NodeJS.Signals);
   }
   if (result.job.status !== "ready") {
-    io.stderr.write(`vodpipe: rejected ${file}: ${result.job.reason ?? "unknown reason"}\n`);
-    return 2;
+    const because = result.job.failedBecause ?? "input";
+    if (because === "input") {
+      io.stderr.write(`vodpipe: rejected ${file}: ${result.job.reason ?? "unknown reason"}\n`);
+      return 2;
+    }
+    io.stderr.write(`vodpipe: failed ${file}: ${result.job.reason ?? "unknown reason"}\n`);
+    return 1;
   }
   io.stdout.write(`${result.outDir}/master.m3u8\n`);
   return 0;

@@ -9,7 +9,9 @@ import type { Logger } from "../../shared/logger.ts";
 import { serialize } from "../../shared/messages.ts";
 import { listAll } from "../../shared/ports.ts";
 import { assertOutputFolderUsable, writeOutputFolder } from "./output-folder.ts";
-import { openPipelineEnvironment, startStageWorkers, type EnvironmentOptions } from "../environment.ts";
+import { cleanUpDeadRuns, openRun, type OpenedRun } from "../run-registry.ts";
+import { watchDeadLetters, deadLetterReason, type DeadLetter } from "./dead-letter-watch.ts";
+import { type PipelineEnvironment, openPipelineEnvironment, startStageWorkers, type EnvironmentOptions } from "../environment.ts";
 
 export interface ProcessOptions extends EnvironmentOptions {
   file: string;
@@ -46,7 +48,22 @@ export async function processFile(config: Readonly<Config>, logger: Logger, opti
   if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`no such file: ${options.file}`);
   // Refused before any work, so a wrong --out costs nothing.
   if (options.outDir !== undefined) await assertOutputFolderUsable(options.outDir, config.dataDir);
-  const env = await openPipelineEnvironment(config, logger, options);
+  const opened = openRun(config, "process", { isolateQueues: true });
+  try {
+    const env = await openPipelineEnvironment(opened.config, logger, options);
+    try {
+      await cleanUpDeadRuns(config, env.deps.store, logger);
+      return await runJob(env, opened, config, options);
+    } finally {
+      await env.close();
+    }
+  } finally {
+    opened.close();
+  }
+}
+
+async function runJob(env: PipelineEnvironment, opened: OpenedRun, config: Readonly<Config>, options: ProcessOptions): Promise<ProcessResult> {
+  const path = resolve(options.file);
   const { store, queues } = env.deps;
   // The job and its parts change only in handlers: look again whenever a worker settles a message.
   const settled = createWakeup();
@@ -54,28 +71,33 @@ export async function processFile(config: Readonly<Config>, logger: Logger, opti
   const progress = options.progress ?? (() => {});
   const { signal } = options;
   const videoId = newVideoId();
+  opened.run.update({ videoId });
   const sourceKey = keys.source(videoId, extname(path).toLowerCase().replace(/[^.a-z0-9]/g, "").slice(0, 6));
-  try {
+  // The run's queues are its own, so anything in their dead-letter queues is about this video.
+  const stopWatching = new AbortController();
+  const deadLetters = opened.run.record.queuePrefix
+    ? watchDeadLetters(env.queueSet.deadLetters, stopWatching.signal, settled.notify)
+    : () => undefined;
+  {
     let ended: JobRecord | undefined;
     try {
       await store.upload(sourceKey, path);
       await queues.ingest.send(serialize({ type: "source-uploaded", version: 1, videoId, sourceKey, originalName: basename(path) }));
       progress(`vodpipe: processing ${basename(path)} as video ${videoId}`);
-      ended = await waitForEnd(env.deps.store, videoId, progress, (ms) => settled.wait(ms, signal), options.pollMilliseconds ?? 1000, signal);
+      ended = await waitForEnd(env.deps.store, videoId, progress, (ms) => settled.wait(ms, signal), options.pollMilliseconds ?? 1000, signal, deadLetters);
     } finally {
+      stopWatching.abort();
       // Interrupted (or failing): the running handlers are aborted, so their ffmpegs die with us.
-      await Promise.all(workers.map((worker) => worker.stop({ abortRunning: ended === undefined })));
+      await Promise.all(workers.map((worker) => worker.stop({ abortRunning: ended?.status !== "ready" })));
     }
     if (!ended) {
       const reason = `interrupted (${String(signal?.reason ?? "aborted")}) before it finished; nothing was published: run the command again`;
-      return { videoId, job: await markFailed(store, videoId, reason, { sourceKey, originalName: basename(path) }), interrupted: true };
+      return { videoId, job: await markFailed(store, videoId, reason, { sourceKey, originalName: basename(path) }, undefined, "interrupted"), interrupted: true };
     }
     if (ended.status !== "ready") return { videoId, job: ended };
     const outDir = resolve(options.outDir ?? join("out", videoId));
     await writeOutputFolder(outDir, config.dataDir, (dir) => copyTree(store, keys.outputPrefix(videoId), dir));
     return { videoId, job: ended, outDir };
-  } finally {
-    await env.close();
   }
 }
 
@@ -87,12 +109,15 @@ async function waitForEnd(
   nextChange: (timeoutMs: number) => Promise<void>,
   pollMilliseconds: number,
   signal: AbortSignal | undefined,
+  deadLetter: () => DeadLetter | undefined,
 ): Promise<JobRecord | undefined> {
   let last = "";
   for (;;) {
     if (signal?.aborted) return undefined;
     const job = await readJob(store, videoId);
     if (job && job.status !== "processing") return job;
+    const letter = deadLetter();
+    if (letter) return markFailed(store, videoId, deadLetterReason(letter), job ?? { sourceKey: "" }, undefined, "processing");
     let line = "ingesting";
     if (job?.plan) {
       const done = (await listAll(store, keys.partsPrefix(videoId))).length;

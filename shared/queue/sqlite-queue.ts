@@ -35,6 +35,11 @@ export interface SqliteQueueStore {
   queue(queueName: string, settings: QueueSettings & { name?: string }): Queue;
   /** The dead-letter twin of `queueName` (stored as `<queueName>-dlq`); it has no redrive itself. */
   deadLetterQueue(queueName: string, settings: { visibilityTimeoutSeconds: number; name?: string }): Queue;
+  /**
+   * Deletes every message of every queue whose name starts with `prefix` (dead-letter twins
+   * included): the private queues of a `vodpipe process` run that is gone. Returns how many.
+   */
+  dropQueues(prefix: string): number;
   /** Ends waiting receives (they return no messages) and closes the file. */
   close(): void;
 }
@@ -120,6 +125,8 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
       "UPDATE messages SET queue = ?, receipt = NULL, visible_at = ? WHERE rowid = ?",
     ),
     delete: db.prepare<[string, string]>("DELETE FROM messages WHERE queue = ? AND receipt = ?"),
+    // substr, not LIKE: a prefix may hold '_', which LIKE reads as a wildcard.
+    dropQueues: db.prepare<[number, string, string]>("DELETE FROM messages WHERE substr(queue, 1, ?) = ? AND length(?) > 0"),
     changeVisibility: db.prepare<[number, string, string]>(
       "UPDATE messages SET visible_at = ? WHERE queue = ? AND receipt = ?",
     ),
@@ -310,6 +317,9 @@ export function createSqliteQueueStore(options: SqliteQueueStoreOptions): Sqlite
     deadLetterQueue(queueName, settings) {
       const dlq = deadLetterQueueName(queueName);
       return createQueue(dlq, settings.name ?? dlq, settings.visibilityTimeoutSeconds);
+    },
+    dropQueues(prefix) {
+      return statements.dropQueues.run(prefix.length, prefix, prefix).changes;
     },
     close() {
       if (closed) return;
