@@ -27,7 +27,7 @@ describe("a worker killed with SIGKILL in the middle of a transcode", () => {
   it("loses nothing: the chunk is transcoded again and the video ends ready", async () => {
     const childTmp = join(sandbox.root, "child-tmp");
     await mkdir(childTmp);
-    // The transcode worker runs in its own process group, so killing it takes its ffmpeg down too.
+    // The worker runs in a process group of its own (its ffmpegs each have theirs).
     child = spawn(process.execPath, ["bin/vodpipe.js", "worker", "transcode"], {
       env: { ...process.env, ...sandbox.env, VODPIPE_TMP_DIR: childTmp },
       stdio: "ignore",
@@ -43,7 +43,7 @@ describe("a worker killed with SIGKILL in the middle of a transcode", () => {
       await env.queueSet.queues.ingest.send(serialize({ type: "source-uploaded", version: 1, videoId, sourceKey }));
 
       // The child has downloaded a chunk and ffmpeg is encoding it: kill the whole process group.
-      await until("the child to start a transcode", async () => (await readdir(childTmp)).some((name) => name.startsWith("vodpipe-chunk-")));
+      await until("the child to start a transcode", async () => (await readdir(childTmp, { recursive: true })).some((name) => name.includes("vodpipe-chunk-")));
       await sleep(300);
       process.kill(-child.pid!, "SIGKILL");
       await until("the child to die", async () => child!.exitCode !== null || child!.signalCode !== null, 10);
