@@ -14,6 +14,13 @@ export const keys = {
   workPrefix: (videoId: string) => `videos/${videoId}/work/`,
   chunk: (videoId: string, index: number) => `videos/${videoId}/work/chunks/chunk-${pad(index, 3)}.mkv`,
   partsPrefix: (videoId: string) => `videos/${videoId}/work/parts/`,
+  /**
+   * Where one attempt at a part writes its files: never under the published prefix, so a late
+   * duplicate (a worker that lost its message and carried on) cannot change a published video.
+   * Publish copies the files of the attempt each part's marker names.
+   */
+  attempt: (videoId: string, part: string, attemptId: string) => `videos/${videoId}/work/attempts/${part}/${attemptId}/`,
+  attemptsPrefix: (videoId: string) => `videos/${videoId}/work/attempts/`,
   part: (videoId: string, part: string) => `videos/${videoId}/work/parts/${part}.json`,
   /** Everything a viewer may fetch sits under this prefix. */
   outputPrefix: (videoId: string) => `videos/${videoId}/hls/`,

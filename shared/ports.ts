@@ -18,6 +18,12 @@ export interface ObjectStore {
   download(key: string, path: string, options?: FileOptions): Promise<void>;
   /** Stores a local file as the object, atomically like put. */
   upload(key: string, path: string, options?: PutOptions & FileOptions): Promise<void>;
+  /**
+   * Copies an object to another key inside the store, atomically like put, without passing the
+   * bytes through this process where the store can (S3 CopyObject, a hard link). Throws
+   * NotFoundError if `fromKey` is missing.
+   */
+  copy(fromKey: string, toKey: string, options?: PutOptions): Promise<void>;
   /** Metadata, or undefined when the object does not exist. */
   head(key: string): Promise<ObjectInfo | undefined>;
   /** One page of keys under a prefix, in lexicographic order. */

@@ -31,7 +31,7 @@ export function createAudioHandler(deps: AudioDeps): MessageHandler {
     if (!audio) throw new RetryableError(`job ${job.videoId} has no audio track`);
     const { chunks } = job.plan;
 
-    await runPartOnce(deps, job, partNames.audio, async (dir) => {
+    await runPartOnce(deps, job, partNames.audio, async (dir, location) => {
       const input = join(dir, "source");
       const outDir = join(dir, AUDIO_RENDITION_NAME);
       await mkdir(outDir);
@@ -55,7 +55,7 @@ export function createAudioHandler(deps: AudioDeps): MessageHandler {
           ...deadlineOptions(deps.deadlines, "audio", plannedDurationSeconds(chunks)),
         },
       );
-      const { segments } = await uploadSegments(deps, job.videoId, AUDIO_RENDITION_NAME, outDir, "ffmpeg.m3u8", false);
+      const { segments } = await uploadSegments(deps, location, AUDIO_RENDITION_NAME, outDir, "ffmpeg.m3u8", false);
       logger.info("audio encoded");
       return { segments: { [AUDIO_RENDITION_NAME]: segments } };
     });

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { PermanentError, RetryableError } from "../../shared/errors.ts";
+import { dirname, join, relative, sep } from "node:path";
+import { NotFoundError, PermanentError, RetryableError } from "../../shared/errors.ts";
+import { mapWithLimit } from "../../shared/map-with-limit.ts";
 import { checkHls } from "../../shared/hls/check-hls.ts";
 import { readJsonObject, writeJob } from "../../shared/job.ts";
 import { keys } from "../../shared/keys.ts";
@@ -37,18 +38,20 @@ export function createPublishHandler(deps: PublishDeps): MessageHandler {
 
     await failJobOnPermanentError(deps, job, async () => {
       const files = buildOutputs(job, parts);
+      const segmentKeys = storedSegmentKeys(job.videoId, parts);
       const report = await withTempDir(deps, "publish", async (dir) => {
         for (const file of files) {
           await mkdir(dirname(join(dir, file.path)), { recursive: true });
           await writeFile(join(dir, file.path), file.body);
         }
-        const manifestFile = files.find((f) => f.path === "manifest.json");
-        const manifest = JSON.parse(manifestFile!.body) as { files: string[] };
-        for (const path of manifest.files.filter((p) => p.endsWith(".ts"))) {
-          await mkdir(dirname(join(dir, path)), { recursive: true });
-          await deps.store.download(keys.output(job.videoId, path), join(dir, path), { readOnly: true });
-        }
-        return checkHls(join(dir, "master.m3u8"), { binaries: deps.binaries, logger });
+        // Each segment is fetched when the check reaches it and removed once measured: the temp
+        // folder holds the playlists and two segments, not the whole video.
+        const fetchSegment = async (path: string) => {
+          const key = segmentKeys.get(relative(dir, path).split(sep).join("/"));
+          if (!key) throw new NotFoundError(path);
+          await deps.store.download(key, path, { readOnly: true });
+        };
+        return checkHls(join(dir, "master.m3u8"), { binaries: deps.binaries, logger, fetchSegment });
       });
       if (!report.ok) {
         const failures = report.failures.map((f) => `${f.rule}${f.rendition ? ` (${f.rendition})` : ""}: ${f.detail}`);
@@ -59,14 +62,43 @@ export function createPublishHandler(deps: PublishDeps): MessageHandler {
           reason: `the encoded video failed vodpipe's HLS conformance check (${rules}), so it was not published`,
         });
       }
+      await copyPartFiles(deps, job.videoId, parts);
       // master.m3u8 comes last in `files`: a player finds nothing until everything else is there.
       for (const file of files) {
         await deps.store.put(keys.output(job.videoId, file.path), file.body, { contentType: file.contentType });
       }
       await deps.store.deletePrefix(`${keys.workPrefix(job.videoId)}chunks/`);
+      await deps.store.deletePrefix(keys.attemptsPrefix(job.videoId));
       const timestamp = isoNow(deps.now);
       await writeJob(deps.store, { ...job, status: "ready", updatedAt: timestamp, readyAt: timestamp });
       logger.info({ renditions: job.plan.renditions.length }, "published: ready");
     });
   });
+}
+
+/** Where each segment the playlists name is stored: `<rendition>/<uri>` → its attempt's key. */
+function storedSegmentKeys(videoId: string, parts: ReadonlyMap<string, PartRecord>): Map<string, string> {
+  const stored = new Map<string, string>();
+  for (const record of parts.values()) {
+    for (const [rendition, segments] of Object.entries(record.segments ?? {})) {
+      for (const segment of segments) {
+        const path = `${rendition}/${segment.uri}`;
+        stored.set(path, record.location ? `${record.location}${path}` : keys.output(videoId, path));
+      }
+    }
+  }
+  return stored;
+}
+
+/** Copies at once: S3 copies run server-side, so a long video's thousands of segments need many in flight. */
+const COPY_CONCURRENCY = 16;
+
+/** Copies every file of the attempt each part's marker names into the published tree. */
+async function copyPartFiles(deps: PublishDeps, videoId: string, parts: ReadonlyMap<string, PartRecord>): Promise<void> {
+  for (const record of parts.values()) {
+    const location = record.location;
+    if (!location) continue;
+    const objects = await listAll(deps.store, location);
+    await mapWithLimit(objects, COPY_CONCURRENCY, (object) => deps.store.copy(object.key, keys.output(videoId, object.key.slice(location.length))));
+  }
 }

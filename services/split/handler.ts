@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { keys } from "../../shared/keys.ts";
 import { decodedSplitArgs, splitArgs } from "../../shared/media/encode-args.ts";
@@ -96,6 +97,8 @@ export function createSplitHandler(deps: SplitDeps): MessageHandler {
             cutAt = startsAtFirstFrame ? firstKeyframe : video.startTime + chunk.startTime;
           }
           await deps.store.upload(keys.chunk(job.videoId, chunk.index), chunkPath, { readOnly: true });
+          // Stored: the temp folder holds the source and the chunks being cut, never every chunk.
+          await rm(chunkPath, { force: true });
           await deps.send.transcode({
             type: "transcode-chunk",
             version: 1,

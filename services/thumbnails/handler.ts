@@ -26,7 +26,7 @@ export function createThumbnailsHandler(deps: ThumbnailsDeps): MessageHandler {
   return handleActiveJob(deps, "make-thumbnails", async ({ job, logger, context }) => {
     const { chunks } = job.plan;
 
-    await runPartOnce(deps, job, partNames.thumbnails, async (dir) => {
+    await runPartOnce(deps, job, partNames.thumbnails, async (dir, location) => {
       const input = join(dir, "source");
       const outDir = join(dir, "out");
       await mkdir(outDir);
@@ -48,7 +48,7 @@ export function createThumbnailsHandler(deps: ThumbnailsDeps): MessageHandler {
         deadline: deadlineOptions(deps.deadlines, "thumbnails", plannedDurationSeconds(chunks)),
       });
       for (const name of (await readdir(outDir)).sort()) {
-        await deps.store.upload(keys.output(job.videoId, `${THUMBNAILS_FOLDER}/${name}`), join(outDir, name), {
+        await deps.store.upload(`${location}${THUMBNAILS_FOLDER}/${name}`, join(outDir, name), {
           contentType: contentTypeForKey(name),
           readOnly: true,
         });

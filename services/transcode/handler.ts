@@ -47,7 +47,7 @@ export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
     const chunk = job.plan.chunks.chunks[message.chunkIndex];
     if (!chunk) throw new RetryableError(`job ${job.videoId} has no chunk ${message.chunkIndex}`);
 
-    await runPartOnce(deps, job, partNames.chunk(chunk.index), async (dir) => {
+    await runPartOnce(deps, job, partNames.chunk(chunk.index), async (dir, location) => {
       const input = join(dir, "chunk.mkv");
       await deps.store.download(keys.chunk(job.videoId, chunk.index), input, { readOnly: true });
       const outputs = job.plan.renditions.map((rendition) => ({
@@ -75,7 +75,7 @@ export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
       const segments: Record<string, SegmentRecord[]> = {};
       const codecs: Record<string, string> = {};
       for (const { rendition } of outputs) {
-        const uploaded = await uploadSegments(deps, job.videoId, rendition.name, join(dir, rendition.name), "ffmpeg.m3u8", true);
+        const uploaded = await uploadSegments(deps, location, rendition.name, join(dir, rendition.name), "ffmpeg.m3u8", true);
         if (uploaded.segments.length === 0) throw new RetryableError(`chunk ${chunk.index} produced no ${rendition.name} segments`);
         segments[rendition.name] = uploaded.segments;
         if (uploaded.codec) codecs[rendition.name] = uploaded.codec;

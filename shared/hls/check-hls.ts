@@ -6,11 +6,11 @@
  * Only relative URIs that stay inside the master's folder are followed: a playlist that names
  * http://… or ../../etc/passwd gets a files-readable failure, never a request or a read.
  */
-import { readFile, stat } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { FfmpegBinaries } from "../media/ffmpeg-binaries.ts";
 import type { Logger } from "../logger.ts";
-import { errorMessage, isPermanent } from "../errors.ts";
+import { errorMessage, isPermanent, NotFoundError } from "../errors.ts";
 import type { CheckResult, IFrameStreamUnderTest, RenditionUnderTest, SegmentUnderTest, StreamUnderTest } from "./conformance-model.ts";
 import { measureVariant } from "./conformance-declared-rules.ts";
 import { runConformanceRules } from "./conformance-rules.ts";
@@ -33,6 +33,12 @@ export interface CheckHlsOptions {
   logger?: Logger;
   /** Segments measured at a time (each may run an ffmpeg); default 2. */
   concurrency?: number;
+  /**
+   * Brings a segment's file to its path just before it is measured; the file is removed again
+   * afterwards. Publish checks a tree whose segments are still in the object store this way, so
+   * no more than `concurrency` segments are on disk at once, whatever the video's length.
+   */
+  fetchSegment?: (path: string) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -200,8 +206,10 @@ async function measureSegments(context: Context, renditions: RenditionUnderTest[
     rendition.segments.filter((segment) => !segment.error).map((segment) => ({ kind: rendition.kind, segment })),
   );
   await mapWithLimit(jobs, options.concurrency ?? 2, async ({ kind, segment }) => {
+    const path = context.paths.get(segment)!;
     try {
-      segment.facts = await gatherSegmentFacts(context.paths.get(segment)!, kind, {
+      await options.fetchSegment?.(path);
+      segment.facts = await gatherSegmentFacts(path, kind, {
         binaries: options.binaries,
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
@@ -209,9 +217,12 @@ async function measureSegments(context: Context, renditions: RenditionUnderTest[
     } catch (error) {
       // A missing or unreadable segment is a finding; failing to run ffmpeg at all is not.
       const code = (error as NodeJS.ErrnoException).code;
-      const finding = isPermanent(error) || error instanceof SegmentUnreadableError || code === "ENOENT" || code === "EISDIR";
+      const missing = code === "ENOENT" || error instanceof NotFoundError;
+      const finding = isPermanent(error) || error instanceof SegmentUnreadableError || missing || code === "EISDIR";
       if (!finding) throw error;
-      segment.error = code === "ENOENT" ? "file not found" : lastLines(errorMessage(error));
+      segment.error = missing ? "file not found" : lastLines(errorMessage(error));
+    } finally {
+      if (options.fetchSegment) await rm(path, { force: true });
     }
   });
 }

@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { readJob } from "../job.ts";
 import { keys } from "../keys.ts";
 import { listAll } from "../ports.ts";
 import { isoNow } from "./clock.ts";
@@ -32,20 +34,33 @@ export async function completePart(deps: PartDeps, job: ActiveJob, record: PartR
 
 /**
  * Runs one part of a job at most once: a part whose marker exists is not redone (a duplicate
- * delivery only repeats the fan-in check). The work gets a temp folder, removed afterwards; a
- * permanent failure marks the job failed.
+ * delivery only repeats the fan-in check). The work gets a temp folder, removed afterwards, and
+ * an attempt prefix of its own to store its files under (`location`); a permanent failure marks
+ * the job failed.
+ *
+ * Fencing: an attempt writes only under its own prefix, and its marker (which names that prefix)
+ * is written only if no other attempt's marker came first and the job is still processing. So a
+ * late duplicate can neither mix its files with another attempt's nor touch a published video:
+ * its files are deleted again and publish never copies them.
  */
 export async function runPartOnce(
   deps: PartDeps,
   job: ActiveJob,
   part: string,
-  work: (dir: string) => Promise<Pick<PartRecord, "segments" | "codecs" | "details">>,
+  work: (dir: string, location: string) => Promise<Pick<PartRecord, "segments" | "codecs" | "details">>,
 ): Promise<void> {
   if (await partExists(deps, job.videoId, part)) {
     await completePart(deps, job, undefined);
     return;
   }
   const startedAt = isoNow(deps.now);
-  const produced = await failJobOnPermanentError(deps, job, () => withTempDir(deps, part, work));
-  await completePart(deps, job, { part, startedAt, finishedAt: isoNow(deps.now), ...produced });
+  const location = keys.attempt(job.videoId, part, randomUUID());
+  const produced = await failJobOnPermanentError(deps, job, () => withTempDir(deps, part, (dir) => work(dir, location)));
+  const current = await readJob(deps.store, job.videoId);
+  if (current?.status !== "processing" || (await partExists(deps, job.videoId, part))) {
+    await deps.store.deletePrefix(location);
+    if (current?.status === "processing") await completePart(deps, job, undefined);
+    return;
+  }
+  await completePart(deps, job, { part, startedAt, finishedAt: isoNow(deps.now), location, ...produced });
 }

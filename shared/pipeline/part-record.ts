@@ -18,4 +18,9 @@ export interface PartRecord {
   codecs?: Record<string, string>;
   /** Anything else the part wants publish to know (thumbnail files). */
   details?: unknown;
+  /**
+   * The attempt's own prefix holding the part's files (`<rendition>/<segment>`, `thumbnails/…`),
+   * which publish copies into the published tree. Absent: the files are already there.
+   */
+  location?: string;
 }

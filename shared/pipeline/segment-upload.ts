@@ -1,6 +1,5 @@
 import { open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { keys } from "../keys.ts";
 import type { ObjectStore } from "../ports.ts";
 import { h264CodecString } from "../hls/h264-codec-string.ts";
 import { parseMediaPlaylist } from "../hls/parse-playlist.ts";
@@ -8,12 +7,13 @@ import { readFirstVideoAccessUnit, readFirstVideoAccessUnitOfPrefix, type FirstA
 import type { SegmentRecord } from "./part-record.ts";
 
 /**
- * Uploads the segments ffmpeg wrote for one rendition into the output tree and describes them.
- * `video` segments also get their first-frame byte range and codec string.
+ * Uploads the segments ffmpeg wrote for one rendition under the part attempt's `location`
+ * (`<location><rendition>/<segment>`) and describes them. `video` segments also get their
+ * first-frame byte range and codec string.
  */
 export async function uploadSegments(
   deps: { store: ObjectStore },
-  videoId: string,
+  location: string,
   rendition: string,
   localDir: string,
   playlistFile: string,
@@ -25,7 +25,7 @@ export async function uploadSegments(
   for (const { uri, duration } of listed) {
     const path = join(localDir, uri);
     const record: SegmentRecord = { uri, duration, bytes: (await stat(path)).size };
-    const key = keys.output(videoId, `${rendition}/${uri}`);
+    const key = `${location}${rendition}/${uri}`;
     if (video) {
       const frame = await readFirstFrame(path, record.bytes);
       if (!frame) throw new Error(`${rendition}/${uri}: ffmpeg wrote a segment with no readable video frame`);

@@ -222,6 +222,25 @@ export function createFsObjectStore({ root }: FsObjectStoreOptions): ObjectStore
       });
     },
 
+    async copy(fromKey: string, toKey: string): Promise<void> {
+      const source = pathOf(fromKey);
+      // Already a link to the same file (a repeated copy): rename() of one link over another of the
+      // same file does nothing and would leave the temp link behind.
+      const [from, to] = await Promise.all([stat(source).catch(() => undefined), stat(pathOf(toKey)).catch(() => undefined)]);
+      if (from && to && from.ino === to.ino && from.dev === to.dev) return;
+      await replaceAtomically(toKey, async (temp) => {
+        // Objects are only ever replaced by rename, never changed in place: a link is a safe copy.
+        if (await linkReplacing(source, temp)) return;
+        try {
+          await copyFile(source, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+        } catch (error) {
+          if (await isMissingFile(source)) throw new NotFoundError(fromKey);
+          throw error;
+        }
+        await syncFile(temp);
+      });
+    },
+
     async head(key: string): Promise<ObjectInfo | undefined> {
       let stats: Stats;
       try {

@@ -1,4 +1,5 @@
 import {
+  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -109,6 +110,26 @@ export function createS3ObjectStore({ client, bucket }: S3ObjectStoreOptions): O
       // when it retries; bigger files go up in parts as a stream.
       const { size } = await stat(path);
       await store.put(key, size <= PART_SIZE ? await readFile(path) : createReadStream(path), options);
+    },
+
+    async copy(fromKey: string, toKey: string, options: PutOptions = {}): Promise<void> {
+      assertSafeKey(fromKey);
+      assertSafeKey(toKey);
+      try {
+        await client.send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: toKey,
+            CopySource: `${bucket}/${fromKey.split("/").map(encodeURIComponent).join("/")}`,
+            MetadataDirective: "REPLACE",
+            ContentType: options.contentType ?? contentTypeForKey(toKey),
+            CacheControl: options.cacheControl,
+          }),
+        );
+      } catch (error) {
+        if (isNamed(error, "NoSuchKey") || statusOf(error) === 404) throw new NotFoundError(fromKey);
+        throw classifyAwsError(error, `copy ${url(fromKey)} to ${url(toKey)}`);
+      }
     },
 
     async head(key: string): Promise<ObjectInfo | undefined> {

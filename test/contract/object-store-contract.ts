@@ -254,6 +254,19 @@ export function objectStoreContract(name: string, makeStore: () => Promise<Store
       expect((await store.getBuffer("a/2/x")).toString()).toBe("again");
     });
 
+    it("copies an object to another key; the copy stays when the original is replaced or deleted", async () => {
+      await store.put("videos/v/work/attempts/a b/seg-00000.ts", patterned(1000));
+      await store.copy("videos/v/work/attempts/a b/seg-00000.ts", "videos/v/hls/360p/seg-00000.ts");
+      expect((await store.getBuffer("videos/v/hls/360p/seg-00000.ts")).equals(patterned(1000))).toBe(true);
+      expect((await store.head("videos/v/hls/360p/seg-00000.ts"))?.contentType).toBe("video/mp2t");
+      await store.copy("videos/v/work/attempts/a b/seg-00000.ts", "videos/v/hls/360p/seg-00000.ts");
+      await store.put("videos/v/work/attempts/a b/seg-00000.ts", "replaced");
+      await store.deletePrefix("videos/v/work/");
+      expect((await store.getBuffer("videos/v/hls/360p/seg-00000.ts")).equals(patterned(1000))).toBe(true);
+      await expect(store.copy("videos/v/work/missing.ts", "videos/v/hls/x.ts")).rejects.toBeInstanceOf(NotFoundError);
+      expect(await store.head("videos/v/hls/x.ts")).toBeUndefined();
+    });
+
     it("stores a 12 MiB stream intact (multipart where the adapter does that)", async () => {
       await store.put("videos/big/source.mp4", mebibytes(12));
       expect((await store.head("videos/big/source.mp4"))?.size).toBe(12 * MiB);
