@@ -64,7 +64,21 @@ const envSchema = z.object({
   VODPIPE_MAX_WIDTH: int(16, 16_384).default(8192),
   VODPIPE_MAX_HEIGHT: int(16, 16_384).default(8192),
   VODPIPE_MAX_STREAMS: int(1, 1000).default(32),
+
+  VODPIPE_API_KEY: z.string().min(16, "at least 16 characters").optional(),
+  VODPIPE_PUBLIC_BASE_URL: httpUrl.optional(),
+  VODPIPE_PLAYBACK_SIGNING_KEY: z.string().min(16, "at least 16 characters").optional(),
+  VODPIPE_PLAYBACK_TOKEN_SECONDS: int(60, 7 * 24 * 3600).default(6 * 3600),
+  VODPIPE_WEBHOOK_URL: httpUrl.optional(),
+  VODPIPE_WEBHOOK_SECRET: z.string().min(16, "at least 16 characters").optional(),
+  VODPIPE_WEBHOOK_EVENTS: z
+    .string()
+    .regex(/^video\.(ready|failed|progress)(,video\.(ready|failed|progress))*$/, "a comma-separated list of video.ready, video.failed, video.progress")
+    .default("video.ready,video.failed"),
 });
+
+/** Not a VODPIPE_ variable: the port is the convention every platform (Heroku, Cloud Run, Docker) sets. */
+const portSchema = int(0, 65_535).default(8080);
 
 export type ConfigVariable = keyof z.input<typeof envSchema>;
 
@@ -90,7 +104,20 @@ export interface Config {
   };
   limits: { maxDurationSeconds: number; maxFileBytes: number; maxWidth: number; maxHeight: number; maxStreams: number };
   logLevel: string;
+  api: {
+    port: number;
+    /** Write routes need `Authorization: Bearer <key>` when set. */
+    apiKey?: string;
+    /** With S3: playback redirects here (a CDN or public bucket URL) instead of to presigned URLs. */
+    publicBaseUrl?: string;
+    /** Signed playback: every playlist, segment and image needs a token made with this key. */
+    playbackSigningKey?: string;
+    playbackTokenSeconds: number;
+  };
+  webhook?: { url: string; secret: string; events: readonly WebhookEventType[] };
 }
+
+export type WebhookEventType = "video.ready" | "video.failed" | "video.progress";
 
 /** Validates the environment and returns a frozen Config; throws ConfigError naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
@@ -163,6 +190,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ladder = RUNG_TABLE.filter((rung) => names.includes(rung.name));
   }
 
+  if ((v.VODPIPE_WEBHOOK_URL === undefined) !== (v.VODPIPE_WEBHOOK_SECRET === undefined)) {
+    contradiction(
+      v.VODPIPE_WEBHOOK_URL === undefined ? "VODPIPE_WEBHOOK_URL" : "VODPIPE_WEBHOOK_SECRET",
+      "VODPIPE_WEBHOOK_URL and VODPIPE_WEBHOOK_SECRET go together (receivers verify every delivery's signature)",
+    );
+  }
+  const port = portSchema.safeParse(env.PORT === "" ? undefined : env.PORT);
+  if (!port.success) throw new ConfigError(`PORT=${JSON.stringify(env.PORT)}: a port number from 0 to 65535`, "PORT");
+
   const dataDir = resolve(v.VODPIPE_DATA_DIR);
   const region = v.VODPIPE_AWS_REGION;
   const config: Config = {
@@ -218,6 +254,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxStreams: v.VODPIPE_MAX_STREAMS,
     },
     logLevel: v.VODPIPE_LOG_LEVEL,
+    api: {
+      port: port.data,
+      apiKey: v.VODPIPE_API_KEY,
+      publicBaseUrl: v.VODPIPE_PUBLIC_BASE_URL?.replace(/\/+$/, ""),
+      playbackSigningKey: v.VODPIPE_PLAYBACK_SIGNING_KEY,
+      playbackTokenSeconds: v.VODPIPE_PLAYBACK_TOKEN_SECONDS,
+    },
+    ...(v.VODPIPE_WEBHOOK_URL && v.VODPIPE_WEBHOOK_SECRET
+      ? {
+          webhook: {
+            url: v.VODPIPE_WEBHOOK_URL,
+            secret: v.VODPIPE_WEBHOOK_SECRET,
+            events: v.VODPIPE_WEBHOOK_EVENTS.split(",") as WebhookEventType[],
+          },
+        }
+      : {}),
   };
   return deepFreeze(config);
 }

@@ -5,7 +5,8 @@ import type { Rendition } from "./media/ladder.ts";
 import type { ChunkPlan } from "./media/chunk-plan.ts";
 import type { SourceInfo } from "./media/source-info.ts";
 
-export type JobStatus = "processing" | "ready" | "failed";
+/** `deleted` is the tombstone DELETE leaves so late messages for the video are dropped. */
+export type JobStatus = "processing" | "ready" | "failed" | "deleted";
 
 export type FailureCause = "input" | "processing" | "interrupted";
 
@@ -59,7 +60,7 @@ export async function writeJob(store: ObjectStore, job: JobRecord): Promise<void
 }
 
 /**
- * Marks a job failed with a reason; a job already `ready` is left alone (a late duplicate failing).
+ * Marks a job failed with a reason; a job already `ready` or `deleted` is left alone (a late duplicate failing).
  * Every failed job's reason is written here, so this is where it is held to words a person can
  * act on: no command line, no path (pass publicReason(error), never error.message).
  */
@@ -72,7 +73,7 @@ export async function markFailed(
   because: FailureCause = "input",
 ): Promise<JobRecord> {
   const existing = await readJob(store, videoId);
-  if (existing?.status === "ready") return existing;
+  if (existing?.status === "ready" || existing?.status === "deleted") return existing;
   const timestamp = now().toISOString();
   const job: JobRecord = {
     ...(existing ?? { videoId, sourceKey: fallback.sourceKey, originalName: fallback.originalName, createdAt: timestamp }),

@@ -5,6 +5,8 @@ import { isVideoId } from "./messages.ts";
  * derives the same deterministic key (re-running a step overwrites, never duplicates).
  */
 const pad = (n: number, width: number) => String(n).padStart(width, "0");
+/** Catalog names count down from this instant (year 5138), so a plain ascending listing is newest first. */
+const CATALOG_EPOCH_END = 99_999_999_999_999;
 
 export const keys = {
   sourcePrefix: (videoId: string) => `sources/${videoId}/`,
@@ -22,6 +24,14 @@ export const keys = {
   attempt: (videoId: string, part: string, attemptId: string) => `videos/${videoId}/work/attempts/${part}/${attemptId}/`,
   attemptsPrefix: (videoId: string) => `videos/${videoId}/work/attempts/`,
   part: (videoId: string, part: string) => `videos/${videoId}/work/parts/${part}.json`,
+  /** What the API knows of an upload before ingest writes the job (status, file name, size). */
+  upload: (videoId: string) => `videos/${videoId}/upload.json`,
+  /** Running parts' throttled progress records (`chunk-003.json`: the fraction done). */
+  progressPrefix: (videoId: string) => `videos/${videoId}/progress/`,
+  progress: (videoId: string, part: string) => `videos/${videoId}/progress/${part}.json`,
+  /** The list of videos, newest first: one empty object per video, named by inverted creation time. */
+  catalogPrefix: "catalog/",
+  catalogEntry: (videoId: string, createdAtMs: number) => `catalog/${(CATALOG_EPOCH_END - createdAtMs).toString(36).padStart(9, "0")}-${videoId}`,
   /** Everything a viewer may fetch sits under this prefix. */
   outputPrefix: (videoId: string) => `videos/${videoId}/hls/`,
   output: (videoId: string, path: string) => `videos/${videoId}/hls/${path}`,

@@ -8,6 +8,7 @@ import { exitCodeForSignal, onStopSignals, runUntilSignalled } from "../../share
 import { FfmpegMissingCapabilityError } from "../../shared/media/ffmpeg-capabilities.ts";
 import { runCheckCommand } from "./check-command.ts";
 import { runDoctorCommand } from "./doctor-command.ts";
+import { createApiDeps, startApiServer } from "../api-server.ts";
 import { processFile } from "./process-command.ts";
 import { cleanUpDeadRuns, openRun } from "../run-registry.ts";
 import { OutputFolderError } from "./output-folder.ts";
@@ -18,7 +19,8 @@ const USAGE = `usage: vodpipe <command>
 
   process <file> [--out <dir>]   run the whole pipeline on one file, here, and write its HLS tree
   check <dir | master.m3u8>      check an HLS tree against Apple's authoring rules (JSON report)
-  start                          run every stage's worker in this process until SIGTERM
+  start                          the HTTP API (PORT, default 8080) and every stage's worker, until Ctrl-C
+  api                            the HTTP API alone (workers run elsewhere: S3 + SQS)
   worker <stage>                 run one stage's worker (${STAGES.join(", ")})
   setup                          create the queues (SQS: with dead-letter queues); safe to repeat
   submit <file… | s3://bucket/prefix>
@@ -81,9 +83,11 @@ async function runConfigured(command: string, rest: string[], config: Readonly<C
     case "redrive":
       return runRedriveCommand(rest, config, io, createLogger({ level: io.env.VODPIPE_LOG_LEVEL ? config.logLevel : "warn", destination: io.stderr }));
     case "start":
+    case "api":
+      return runServer(command, config, io);
     case "worker": {
-      const stages: readonly Stage[] = command === "start" ? STAGES : rest.filter((s): s is Stage => (STAGES as readonly string[]).includes(s));
-      if (stages.length === 0 || (command === "worker" && stages.length !== rest.length)) {
+      const stages: readonly Stage[] = rest.filter((s): s is Stage => (STAGES as readonly string[]).includes(s));
+      if (stages.length === 0 || stages.length !== rest.length) {
         io.stderr.write(`vodpipe worker: name one or more stages: ${STAGES.join(", ")}\n`);
         return 64;
       }
@@ -106,6 +110,36 @@ async function runConfigured(command: string, rest: string[], config: Readonly<C
       io.stderr.write(`vodpipe: unknown command ${command}\n${USAGE}\n`);
       return 64;
   }
+}
+
+/**
+ * `start`: the API and every stage's worker in this process; `api`: the API alone. The first
+ * Ctrl-C (or SIGTERM) stops accepting requests and aborts running handlers (their ffmpegs are
+ * killed and their messages go back to the queue for the next start); a second quits at once.
+ */
+async function runServer(command: "start" | "api", config: Readonly<Config>, io: Io): Promise<number> {
+  const logger = createLogger({ level: config.logLevel });
+  const env = await openPipelineEnvironment(config, logger);
+  const workers = command === "start" ? startStageWorkers(env, STAGES) : [];
+  let server;
+  try {
+    server = await startApiServer(await createApiDeps(config, logger, env.deps.store, env.queueSet));
+  } catch (error) {
+    await Promise.all(workers.map((worker) => worker.stop({ abortRunning: true })));
+    await env.close();
+    throw error;
+  }
+  io.stdout.write(`vodpipe ${command === "start" ? "(API and workers)" : "API"} listening on ${server.url}  (Ctrl-C stops)\n`);
+  let removeHandlers = () => {};
+  // A second signal while stopping quits at once, as everywhere else.
+  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
+    removeHandlers = onStopSignals(resolveSignal, () => logger.warn("second signal; exiting without waiting"));
+  });
+  logger.info({ signal }, "stopping");
+  await Promise.all([server.close(), ...workers.map((worker) => worker.stop({ abortRunning: true }))]);
+  await env.close();
+  removeHandlers();
+  return 0;
 }
 
 async function runProcess(args: string[], config: Readonly<Config>, io: Io): Promise<number> {

@@ -1,6 +1,5 @@
 import { existsSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Config } from "../../shared/config.ts";
 import { markFailed, readJob, type JobRecord } from "../../shared/job.ts";
@@ -12,6 +11,7 @@ import { assertOutputFolderUsable, writeOutputFolder } from "./output-folder.ts"
 import { cleanUpDeadRuns, openRun, type OpenedRun } from "../run-registry.ts";
 import { watchDeadLetters, deadLetterReason, type DeadLetter } from "./dead-letter-watch.ts";
 import { type PipelineEnvironment, openPipelineEnvironment, startStageWorkers, type EnvironmentOptions } from "../environment.ts";
+import { newVideoId } from "../../shared/video-id.ts";
 
 export interface ProcessOptions extends EnvironmentOptions {
   file: string;
@@ -33,10 +33,6 @@ export interface ProcessResult {
   outDir?: string;
   /** True when options.signal ended the run. */
   interrupted?: boolean;
-}
-
-export function newVideoId(): string {
-  return `${Date.now().toString(36)}${randomBytes(5).toString("hex")}`;
 }
 
 /**

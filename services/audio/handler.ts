@@ -12,6 +12,7 @@ import { uploadSegments } from "../../shared/pipeline/segment-upload.ts";
 import { deadlineOptions } from "../../shared/media/deadlines.ts";
 import type { DeadlineConfig } from "../../shared/media/deadlines.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
+import { startProgressReporter } from "../../shared/progress/progress-records.ts";
 
 export const AUDIO_RENDITION_NAME = "audio";
 
@@ -36,13 +37,15 @@ export function createAudioHandler(deps: AudioDeps): MessageHandler {
       const outDir = join(dir, AUDIO_RENDITION_NAME);
       await mkdir(outDir);
       await deps.store.download(job.sourceKey, input, { readOnly: true });
+      const durationSeconds = plannedDurationSeconds(chunks);
+      const progress = startProgressReporter(deps.store, job.videoId, partNames.audio, { signal: context.signal, logger, now: deps.now });
       await runProcess(
         deps.binaries.ffmpeg,
         audioArgs({
           input,
           streamIndex: audio.index,
           videoStartTime: job.source.video.startTime,
-          durationSeconds: plannedDurationSeconds(chunks),
+          durationSeconds,
           segmentSeconds: job.plan.segmentSeconds,
           playlistPath: join(outDir, "ffmpeg.m3u8"),
           segmentPattern: join(outDir, "seg-%05d.ts"),
@@ -50,11 +53,12 @@ export function createAudioHandler(deps: AudioDeps): MessageHandler {
         }),
         {
           logger,
-          signal: context.signal,
+          signal: progress.signal,
           task: "encoding the audio",
           ...deadlineOptions(deps.deadlines, "audio", plannedDurationSeconds(chunks)),
+          onProgress: (report) => progress.update(Number(report.out_time_us) / 1e6 / durationSeconds),
         },
-      );
+      ).finally(() => progress.stop());
       const { segments } = await uploadSegments(deps, location, AUDIO_RENDITION_NAME, outDir, "ffmpeg.m3u8", false);
       logger.info("audio encoded");
       return { segments: { [AUDIO_RENDITION_NAME]: segments } };

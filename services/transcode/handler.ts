@@ -12,6 +12,7 @@ import { uploadSegments } from "../../shared/pipeline/segment-upload.ts";
 import { deadlineOptions } from "../../shared/media/deadlines.ts";
 import type { DeadlineConfig } from "../../shared/media/deadlines.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
+import { startProgressReporter } from "../../shared/progress/progress-records.ts";
 
 export interface ThreadSettings {
   /** ffmpeg threads per process while transcodes run side by side. */
@@ -56,6 +57,7 @@ export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
         segmentPattern: join(dir, rendition.name, "seg-%05d.ts"),
       }));
       for (const { rendition } of outputs) await mkdir(join(dir, rendition.name));
+      const progress = startProgressReporter(deps.store, job.videoId, partNames.chunk(chunk.index), { signal: context.signal, logger, now: deps.now });
       await runProcess(
         deps.binaries.ffmpeg,
         transcodeChunkArgs({
@@ -70,8 +72,14 @@ export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
           threads: threadsForChunk(job.plan.chunks.chunks.length, deps),
           outputs,
         }),
-        { logger, signal: context.signal, task: "encoding the video", ...deadlineOptions(deps.deadlines, "transcode", chunk.endTime - chunk.startTime) },
-      );
+        {
+          logger,
+          signal: progress.signal,
+          task: "encoding the video",
+          ...deadlineOptions(deps.deadlines, "transcode", chunk.endTime - chunk.startTime),
+          onProgress: (report) => progress.update(Number(report.frame) / chunk.frameCount),
+        },
+      ).finally(() => progress.stop());
       const segments: Record<string, SegmentRecord[]> = {};
       const codecs: Record<string, string> = {};
       for (const { rendition } of outputs) {

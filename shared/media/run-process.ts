@@ -24,6 +24,11 @@ export interface RunOptions {
   deadlineSeconds?: number;
   /** After the deadline's SIGTERM, how long before SIGKILL (default 5). Aborts SIGKILL at once. */
   killGraceSeconds?: number;
+  /**
+   * ffmpeg only: `-progress pipe:1` is added to the arguments and each report (a block of
+   * `key=value` lines: `frame`, `out_time_us`, `progress`…) is passed here; stdout is then not kept.
+   */
+  onProgress?: (report: Readonly<Record<string, string>>) => void;
 }
 
 /** The tool died from a signal it did not get from us (a crash, or the OOM killer). */
@@ -59,7 +64,8 @@ const DEFAULT_KILL_GRACE_SECONDS = 5;
  * group of its own, so aborting or a passed deadline kills it and anything it started.
  */
 export function runProcess(binary: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const { logger, signal, stderrTail = 15 } = options;
+  const { logger, signal, stderrTail = 15, onProgress } = options;
+  if (onProgress) args = ["-progress", "pipe:1", ...args];
   const deadlineSeconds = options.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
   const graceMs = (options.killGraceSeconds ?? DEFAULT_KILL_GRACE_SECONDS) * 1000;
   const commandLine = [binary, ...args].map((part) => (/[\s'"]/.test(part) ? JSON.stringify(part) : part)).join(" ");
@@ -98,7 +104,8 @@ export function runProcess(binary: string, args: readonly string[], options: Run
       untrack();
     };
 
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+    if (onProgress) readProgressReports(child.stdout, onProgress);
+    else child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (text: string) => {
       const lines = (partial + text).split(/\r?\n|\r/);
@@ -144,5 +151,26 @@ export function runProcess(binary: string, args: readonly string[], options: Run
       const ErrorKind = kind === "permanent" ? PermanentError : kind === "infrastructure" ? InfrastructureError : RetryableError;
       reject(new ErrorKind(message, { reason }));
     });
+  });
+}
+
+/** ffmpeg's `-progress` output: `key=value` lines, each report ending with `progress=continue|end`. */
+function readProgressReports(stdout: NodeJS.ReadableStream, onReport: (report: Readonly<Record<string, string>>) => void): void {
+  let partial = "";
+  let report: Record<string, string> = {};
+  stdout.setEncoding("utf8");
+  stdout.on("data", (text: string) => {
+    const lines = (partial + text).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      const equals = line.indexOf("=");
+      if (equals <= 0) continue;
+      const key = line.slice(0, equals).trim();
+      report[key] = line.slice(equals + 1).trim();
+      if (key === "progress") {
+        onReport(report);
+        report = {};
+      }
+    }
   });
 }

@@ -240,9 +240,10 @@ export function createS3ObjectStore({ client, bucket }: S3ObjectStoreOptions): O
   return store;
 }
 
-const DROP_CHECKSUM = { step: "build", priority: "low", name: "vodpipeDropPresignChecksum" } as const;
+export const DROP_CHECKSUM = { step: "build", priority: "low", name: "vodpipeDropPresignChecksum" } as const;
 
-function withoutChecksumHeaders<T extends { request: unknown }>(args: T): T {
+/** Presigned requests carry no body to checksum: the SDK's default CRC32-of-nothing header must go. */
+export function withoutChecksumHeaders<T extends { request: unknown }>(args: T): T {
   const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
   for (const name of Object.keys(headers)) {
     const lower = name.toLowerCase();

@@ -44,7 +44,18 @@ describe("loadConfig", () => {
         maxStreams: 32,
       },
       logLevel: "info",
+      api: { port: 8080, playbackTokenSeconds: 21_600 },
     });
+  });
+
+  it("reads the API's port from PORT and its keys, and wants a webhook URL and secret together", () => {
+    const config = loadConfig({ PORT: "0", VODPIPE_API_KEY: "k".repeat(16), VODPIPE_PUBLIC_BASE_URL: "https://cdn.example/", VODPIPE_WEBHOOK_URL: "http://127.0.0.1:9/hook", VODPIPE_WEBHOOK_SECRET: "s".repeat(16) });
+    expect(config.api).toEqual({ port: 0, apiKey: "k".repeat(16), publicBaseUrl: "https://cdn.example", playbackTokenSeconds: 21_600 });
+    expect(config.webhook).toEqual({ url: "http://127.0.0.1:9/hook", secret: "s".repeat(16), events: ["video.ready", "video.failed"] });
+    expect(() => loadConfig({ PORT: "http" })).toThrow(/^PORT="http": a port number/);
+    expect(() => loadConfig({ VODPIPE_API_KEY: "short" })).toThrow(/VODPIPE_API_KEY="short": at least 16 characters/);
+    expect(() => loadConfig({ VODPIPE_WEBHOOK_URL: "http://127.0.0.1:9/hook" })).toThrow(/^VODPIPE_WEBHOOK_SECRET: VODPIPE_WEBHOOK_URL and VODPIPE_WEBHOOK_SECRET go together/);
+    expect(() => loadConfig({ VODPIPE_WEBHOOK_URL: "http://x/", VODPIPE_WEBHOOK_SECRET: "s".repeat(16), VODPIPE_WEBHOOK_EVENTS: "video.done" })).toThrow(/VODPIPE_WEBHOOK_EVENTS/);
   });
 
   it("ignores variables without the VODPIPE_ prefix and treats empty values as unset", () => {

@@ -1,0 +1,92 @@
+import { readJob, type JobRecord } from "../../shared/job.ts";
+import { partNames } from "../../shared/keys.ts";
+import type { ObjectStore } from "../../shared/ports.ts";
+import type { VideoStatus } from "../../shared/progress/overall-progress.ts";
+import { readVideoProgress } from "../../shared/progress/progress-records.ts";
+import { signPlaybackToken } from "./playback-token.ts";
+import type { VideoObject } from "./schemas.ts";
+import { readUploadRecord, type UploadRecord } from "./video-records.ts";
+
+export interface VideoViewOptions {
+  now: Date;
+  /** Signed playback: playback URLs carry a fresh token in the path. */
+  signing?: { key: string; seconds: number };
+}
+
+/** The state of a video as stored: its job (from ingest on) and its upload record (before). */
+export interface StoredVideo {
+  videoId: string;
+  job?: JobRecord;
+  upload?: UploadRecord;
+}
+
+/** Reads what is stored about a video; undefined when it does not exist or was deleted. */
+export async function readStoredVideo(store: ObjectStore, videoId: string): Promise<StoredVideo | undefined> {
+  const [job, upload] = await Promise.all([readJob(store, videoId), readUploadRecord(store, videoId)]);
+  if (job?.status === "deleted" || (!job && !upload)) return undefined;
+  return { videoId, job, upload };
+}
+
+export function statusOf(video: StoredVideo): VideoStatus {
+  const { job, upload } = video;
+  if (job && job.status !== "deleted") return job.status;
+  return upload?.status === "uploading" ? "uploading" : "queued";
+}
+
+/** The video object of the API contract. */
+export async function toVideoObject(store: ObjectStore, video: StoredVideo, options: VideoViewOptions): Promise<VideoObject> {
+  const { videoId, job, upload } = video;
+  const status = statusOf(video);
+  const progress = await readVideoProgress(store, job, status, options.now.getTime());
+  const finished = new Set(progress.finishedParts);
+  const encodingStarted = progress.stage === "encoding" || progress.stage === "publishing";
+  const ready = status === "ready";
+  const thumbnailsDone = ready || finished.has(partNames.thumbnails);
+  const base = playbackBase(videoId, options);
+  const display = job?.source?.video;
+  return {
+    id: videoId,
+    status,
+    progress: progress.percent,
+    etaSeconds: status === "processing" ? progress.etaSeconds : null,
+    stage: progress.stage,
+    playable: ready,
+    reason: status === "failed" ? (job?.reason ?? "processing failed") : null,
+    createdAt: upload?.createdAt ?? job?.createdAt ?? options.now.toISOString(),
+    updatedAt: latest(upload?.updatedAt, job?.updatedAt) ?? options.now.toISOString(),
+    filename: upload?.filename ?? job?.originalName ?? null,
+    size: job?.source?.sizeBytes ?? upload?.size ?? null,
+    duration: job?.source ? round3(job.source.durationSeconds) : null,
+    width: display?.displayWidth ?? null,
+    height: display?.displayHeight ?? null,
+    renditions: (job?.plan?.renditions ?? []).map((rendition) => ({
+      name: rendition.name,
+      width: rendition.width,
+      height: rendition.height,
+      bandwidth: rendition.videoKbps * 1000,
+      status: ready ? "ready" : encodingStarted && status === "processing" ? "processing" : "pending",
+    })),
+    playback: {
+      hls: ready ? `${base}/hls/master.m3u8` : null,
+      poster: thumbnailsDone ? `${base}/thumbnails/poster.webp` : null,
+      storyboard: thumbnailsDone ? `${base}/thumbnails/storyboard.vtt` : null,
+    },
+  };
+}
+
+/** Where a video's playback tree is served: plain, or under a signed token (relative URIs keep working). */
+export function playbackBase(videoId: string, options: Pick<VideoViewOptions, "now" | "signing">): string {
+  if (!options.signing) return `/v1/videos/${videoId}`;
+  const expiresAtSeconds = Math.floor(options.now.getTime() / 1000) + options.signing.seconds;
+  return `/v1/play/${signPlaybackToken(videoId, expiresAtSeconds, options.signing.key)}/${videoId}`;
+}
+
+function latest(a: string | undefined, b: string | undefined): string | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return a > b ? a : b;
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

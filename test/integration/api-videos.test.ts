@@ -1,0 +1,207 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { readJob } from "../../shared/job.ts";
+import { keys } from "../../shared/keys.ts";
+import { parseMessage } from "../../shared/messages.ts";
+import { listAll } from "../../shared/ports.ts";
+import { createApiHarness, streamedBody, type ApiHarness } from "../support/api-harness.ts";
+
+const KEY = "test-key-0123456789abcdef";
+let harness: ApiHarness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+async function json(response: Response): Promise<any> {
+  return JSON.parse(await response.text());
+}
+
+describe("POST /v1/videos (raw body)", () => {
+  it("stores the body, answers 201 with the video queued, lists it and sends ingest its message", async () => {
+    harness = await createApiHarness();
+    const { app, deps, queueSet } = harness;
+    const body = Buffer.from("not really a video, ingest decides that");
+    const response = await app.request("/v1/videos?filename=holiday%20clip.MP4", { method: "POST", body });
+    expect(response.status).toBe(201);
+    const video = await json(response);
+    expect(video).toMatchObject({ status: "queued", progress: 0, filename: "holiday clip.MP4", size: body.length, playable: false, reason: null });
+    expect(response.headers.get("location")).toBe(`/v1/videos/${video.id}`);
+    expect((await deps.store.getBuffer(keys.source(video.id, ".mp4"))).equals(body)).toBe(true);
+
+    const [message] = await queueSet.queues.ingest.receive({ waitSeconds: 0 });
+    expect(parseMessage(message!.body)).toEqual({
+      type: "source-uploaded",
+      version: 1,
+      videoId: video.id,
+      sourceKey: keys.source(video.id, ".mp4"),
+      originalName: "holiday clip.MP4",
+    });
+
+    const got = await app.request(`/v1/videos/${video.id}`);
+    expect(got.status).toBe(200);
+    expect(await json(got)).toMatchObject({ id: video.id, status: "queued" });
+  });
+
+  it("accepts PUT (curl -T) and the X-Filename header", async () => {
+    harness = await createApiHarness();
+    const response = await harness.app.request("/v1/videos", { method: "PUT", body: "abc", headers: { "x-filename": "../../etc/passwd.mov" } });
+    expect(response.status).toBe(201);
+    const video = await json(response);
+    expect(video.filename).toBe("passwd.mov");
+    expect(await harness.deps.store.head(keys.source(video.id, ".mov"))).toBeDefined();
+  });
+
+  it("answers 413 while streaming past VODPIPE_MAX_FILE_BYTES and keeps nothing of it", async () => {
+    harness = await createApiHarness({ VODPIPE_MAX_FILE_BYTES: "100000" });
+    const { app, deps } = harness;
+    const response = await app.request("/v1/videos", { method: "POST", body: streamedBody(300_000), duplex: "half" } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(await json(response)).toEqual({ error: { status: 413, message: "The video is larger than the limit of 100000 bytes (VODPIPE_MAX_FILE_BYTES)." } });
+    expect((await listAll(deps.store, "")).map((o) => o.key)).toEqual([]);
+    expect(await harness.queueSet.queues.ingest.receive({ waitSeconds: 0 })).toEqual([]);
+  });
+
+  it("answers 413 at once from a declared Content-Length over the limit", async () => {
+    harness = await createApiHarness({ VODPIPE_MAX_FILE_BYTES: "100000" });
+    const response = await harness.app.request("/v1/videos", { method: "POST", body: "x", headers: { "content-length": "100001" } });
+    expect(response.status).toBe(413);
+    expect((await listAll(harness.deps.store, "")).length).toBe(0);
+  });
+
+  it("rejects an empty body with 400", async () => {
+    harness = await createApiHarness();
+    const response = await harness.app.request("/v1/videos", { method: "POST", body: "" });
+    expect(response.status).toBe(400);
+    expect((await json(response)).error.message).toMatch(/body is empty/);
+  });
+});
+
+describe("API key", () => {
+  it("needs Authorization: Bearer on write routes when VODPIPE_API_KEY is set, and leaves reads open", async () => {
+    harness = await createApiHarness({ VODPIPE_API_KEY: KEY });
+    const { app } = harness;
+    const missing = await app.request("/v1/videos", { method: "POST", body: "abc" });
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get("www-authenticate")).toContain("Bearer");
+    expect((await json(missing)).error.message).toMatch(/needs an API key/);
+    const wrong = await app.request("/v1/videos", { method: "POST", body: "abc", headers: { authorization: `Bearer ${KEY}x` } });
+    expect(wrong.status).toBe(401);
+    expect((await json(wrong)).error.message).toMatch(/not valid/);
+    const right = await app.request("/v1/videos", { method: "POST", body: "abc", headers: { authorization: `Bearer ${KEY}` } });
+    expect(right.status).toBe(201);
+    const { id } = await json(right);
+
+    expect((await app.request(`/v1/videos/${id}`)).status).toBe(200);
+    expect((await app.request(`/v1/videos/${id}`, { method: "DELETE" })).status).toBe(401);
+    expect((await app.request(`/v1/videos/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${KEY}` } })).status).toBe(204);
+  });
+});
+
+describe("GET /v1/videos", () => {
+  it("pages newest first with a cursor", async () => {
+    let clock = Date.parse("2026-01-01T00:00:00Z");
+    harness = await createApiHarness({}, { now: () => new Date((clock += 1000)) });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) ids.push((await json(await harness.app.request("/v1/videos", { method: "POST", body: `v${i}` }))).id);
+    const first = await json(await harness.app.request("/v1/videos?limit=2"));
+    expect(first.data.map((v: { id: string }) => v.id)).toEqual([ids[4], ids[3]]);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const second = await json(await harness.app.request(`/v1/videos?limit=2&cursor=${first.nextCursor}`));
+    expect(second.data.map((v: { id: string }) => v.id)).toEqual([ids[2], ids[1]]);
+    const third = await json(await harness.app.request(`/v1/videos?limit=2&cursor=${second.nextCursor}`));
+    expect(third.data.map((v: { id: string }) => v.id)).toEqual([ids[0]]);
+    expect(third.nextCursor).toBeNull();
+  });
+
+  it("rejects a limit out of range with 400", async () => {
+    harness = await createApiHarness();
+    const response = await harness.app.request("/v1/videos?limit=1000");
+    expect(response.status).toBe(400);
+    expect((await json(response)).error.message).toMatch(/^Invalid limit/);
+  });
+});
+
+describe("GET and DELETE /v1/videos/{id}", () => {
+  it("answers 400 for an id that is not one, and 404 naming an unknown id", async () => {
+    harness = await createApiHarness();
+    const bad = await harness.app.request("/v1/videos/..%2F..%2Fetc");
+    expect(bad.status).toBe(400);
+    expect(await json(bad)).toEqual({ error: { status: 400, message: "Invalid id: a video id is 1-64 letters, digits, '-' or '_'." } });
+    const unknown = await harness.app.request("/v1/videos/nosuchvideo");
+    expect(unknown.status).toBe(404);
+    expect(await json(unknown)).toEqual({ error: { status: 404, message: "No video with id nosuchvideo exists." } });
+    expect((await harness.app.request("/v1/videos/nosuchvideo", { method: "DELETE" })).status).toBe(404);
+  });
+
+  it("removes every object of the video but its tombstone, and unlists it", async () => {
+    harness = await createApiHarness();
+    const { app, deps } = harness;
+    const { id } = await json(await app.request("/v1/videos", { method: "POST", body: "abc" }));
+    await deps.store.put(keys.output(id, "360p/seg-00000.ts"), "segment");
+    await deps.store.put(keys.progress(id, "chunk-000"), "{}");
+    expect((await app.request(`/v1/videos/${id}`, { method: "DELETE" })).status).toBe(204);
+    expect((await listAll(deps.store, "")).map((o) => o.key)).toEqual([keys.job(id)]);
+    expect((await readJob(deps.store, id))?.status).toBe("deleted");
+    expect((await app.request(`/v1/videos/${id}`)).status).toBe(404);
+    expect((await json(await app.request("/v1/videos"))).data).toEqual([]);
+  });
+});
+
+describe("errors", () => {
+  it("are JSON with a sentence for unknown routes and never show a 500's details", async () => {
+    harness = await createApiHarness({}, {});
+    const unknown = await harness.app.request("/v2/nothing");
+    expect(unknown.status).toBe(404);
+    expect((await json(unknown)).error.status).toBe(404);
+
+    const broken = await createApiHarness({}, { healthChecks: {} });
+    try {
+      // A store that fails with an internal path in its message.
+      broken.deps.store.getBuffer = async () => {
+        throw new Error("EACCES: permission denied, open '/srv/secret/objects/videos/x/job.json'");
+      };
+      const response = await broken.app.request("/v1/videos/abc");
+      expect(response.status).toBe(500);
+      const text = await response.text();
+      expect(text).not.toContain("/srv/secret");
+      expect(JSON.parse(text)).toEqual({ error: { status: 500, message: "The server failed to handle the request; its log has the details." } });
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
+describe("/healthz, /openapi.json, /docs", () => {
+  it("is 200 when every check answers and 503 naming the one that does not", async () => {
+    harness = await createApiHarness();
+    const ok = await harness.app.request("/healthz");
+    expect(ok.status).toBe(200);
+    expect(await json(ok)).toEqual({ ok: true, checks: { store: { ok: true }, "queue:ingest": { ok: true } } });
+
+    const down = await createApiHarness({}, { healthChecks: { store: async () => {}, "queue:transcode": async () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:4566")) } });
+    try {
+      const response = await down.app.request("/healthz");
+      expect(response.status).toBe(503);
+      expect(await json(response)).toEqual({
+        ok: false,
+        checks: { store: { ok: true }, "queue:transcode": { ok: false, error: "connect ECONNREFUSED 127.0.0.1:4566" } },
+      });
+    } finally {
+      await down.close();
+    }
+  });
+
+  it("documents the routes from their schemas", async () => {
+    harness = await createApiHarness();
+    const document = await json(await harness.app.request("/openapi.json"));
+    expect(document.openapi).toBe("3.1.0");
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(["/v1/videos", "/v1/videos/{id}", "/v1/videos/{id}/events", "/v1/videos/{id}/{tree}/{path}", "/healthz"]),
+    );
+    expect(document.paths["/v1/videos/{id}"].get.responses["200"].content["application/json"].schema.$ref).toBe("#/components/schemas/Video");
+    expect(document.components.schemas.Video.required).toEqual(expect.arrayContaining(["status", "progress", "etaSeconds", "playback", "renditions"]));
+    const docs = await harness.app.request("/docs");
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain("/openapi.json");
+  });
+});
