@@ -181,10 +181,12 @@ async function analyse(
       );
     } catch (error) {
       if (error instanceof PermanentError) throw new InvalidMediaError(publicReason(error), { videoId: upload.videoId, cause: error });
-      if (!(error instanceof ProcessCrashedError && binaries.source.ffprobe === "bundled")) throw error;
-      // The npm-bundled ffprobe crashes on some containers (MPEG-TS). A stream copy into Matroska
-      // keeps stream indices and timestamps, so it can be probed in the source's place.
-      context.logger.warn("bundled ffprobe crashed; probing a Matroska copy of the upload instead");
+      if (!(error instanceof ProcessCrashedError)) throw error;
+      // A crash is not proof the file is bad: the npm-bundled ffprobe crashes on MPEG-TS, and any
+      // build can have such a bug. A stream copy into Matroska keeps stream indices and
+      // timestamps, so it can be probed in the source's place; if that crashes too, the retries
+      // (bounded by the receive count) end the job failed with the reason.
+      context.logger.warn({ ffprobe: binaries.source.ffprobe }, "ffprobe crashed; probing a Matroska copy of the upload instead");
       probePath = join(dir, "probe-copy.mkv");
       await runProcess(binaries.ffmpeg, remuxForProbeArgs(path, probePath), { ...probeOptions, ...unknownLength, task: "copying the file for a second probe" });
       raw = await probeContainer(binaries.ffprobe, probePath, { ...probeOptions, ...deadlineOptions(deadlines, "probe", 0) });

@@ -1,3 +1,5 @@
+import { probeContainer } from "../../shared/media/probe.ts";
+import { ProcessCrashedError } from "../../shared/media/run-process.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -76,6 +78,18 @@ describe("the zero-setup path", () => {
     const bundled = resolveFfmpegBinaries({ forceBundled: true });
     expect(bundled.source).toEqual({ ffmpeg: "bundled", ffprobe: "bundled" });
     const result = await runPipeline(sandbox, mediaFile("sowt-with-video.mov"), { forceBundledFfmpeg: true });
+    expect(result.job.reason).toBeUndefined();
+    expect(result.job.status).toBe("ready");
+    const report = await checkHls(result.outDir!, { binaries: bundled });
+    expect(report.failures).toEqual([]);
+    expect(await sandbox.leftoverTemp()).toEqual([]);
+  });
+
+  it("an MPEG-TS upload, which the bundled ffprobe crashes on, is probed through a Matroska copy and ends ready", async () => {
+    const bundled = resolveFfmpegBinaries({ forceBundled: true });
+    // The fact this test is about: the bundled build crashes on the file itself.
+    await expect(probeContainer(bundled.ffprobe, mediaFile("bbb_2500ms_first_30_frames.ts"))).rejects.toBeInstanceOf(ProcessCrashedError);
+    const result = await runPipeline(sandbox, mediaFile("bbb_2500ms_first_30_frames.ts"), { forceBundledFfmpeg: true });
     expect(result.job.reason).toBeUndefined();
     expect(result.job.status).toBe("ready");
     const report = await checkHls(result.outDir!, { binaries: bundled });
