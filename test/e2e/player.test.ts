@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -233,11 +233,21 @@ describe("the player page in Chromium", () => {
     await shoot(page, "07-seek-preview");
   });
 
-  it("shows why a broken upload failed, on its card and in the list", async () => {
+  it("takes a file dropped on the page, and shows why a broken one failed, on its card and in the list", async () => {
     await page.goto(server.url);
-    const chooser = page.waitForEvent("filechooser");
-    await page.getByRole("button", { name: "Choose video files to upload" }).click();
-    await (await chooser).setFiles(BROKEN);
+    // A drag from the desktop, as the browser delivers it: dragenter, dragover, drop with the file.
+    const bytes = [...(await readFile(BROKEN))];
+    const drag = await page.evaluateHandle((content) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(content)], "broken_html_page.mp4", { type: "video/mp4" }));
+      return transfer;
+    }, bytes);
+    await page.dispatchEvent("main", "dragenter", { dataTransfer: drag });
+    await page.dispatchEvent("main", "dragover", { dataTransfer: drag });
+    expect(await page.locator(".drop-overlay").isVisible()).toBe(true);
+    await shoot(page, "08-dragging");
+    await page.dispatchEvent("main", "drop", { dataTransfer: drag });
+    expect(await page.locator(".drop-overlay").isVisible()).toBe(false);
     const card = page.locator(".upload-card").first();
     await expect.poll(() => card.getAttribute("data-state"), { timeout: 60_000 }).toBe("failed");
     const id = (await card.getAttribute("data-video-id"))!;
@@ -250,11 +260,11 @@ describe("the player page in Chromium", () => {
     const row = page.locator(`.video-item[data-video-id="${id}"]`);
     await expect.poll(() => row.locator(".reason").textContent(), { timeout: 10_000 }).toBe(reason);
     expect(await row.locator(".badge").textContent()).toBe("Failed");
-    await shoot(page, "08-failed-upload");
+    await shoot(page, "09-failed-upload");
 
     await page.goto(`${server.url}/watch/${id}`);
     await expect.poll(() => page.locator(".panel.failed .reason").textContent()).toBe(reason);
-    await shoot(page, "09-watch-failed");
+    await shoot(page, "10-watch-failed");
   });
 
   it("says in words why the stream did not load, and plays after Try again", async () => {
@@ -266,7 +276,7 @@ describe("the player page in Chromium", () => {
     expect(await overlay.locator(".error-title").textContent()).toBe("The video is not there");
     expect(await overlay.locator(".error-message").textContent()).toBe("The video could not be found on the server (HTTP 404). It may have been deleted.");
     expect((await state(page)).fatal.map((e) => e.details)).toEqual(["manifestLoadError"]);
-    await shoot(page, "10-error-overlay");
+    await shoot(page, "11-error-overlay");
 
     await page.unroute("**/hls/master.m3u8");
     await page.getByRole("button", { name: "Try playing again" }).click();
@@ -295,13 +305,13 @@ describe("the player page in Chromium", () => {
       await tab.goto(server.url);
       await tab.locator(".video-item").first().waitFor();
       expect(await tab.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-      await shoot(tab, "11-phone-library");
+      await shoot(tab, "12-phone-library");
 
       await tab.goto(`${server.url}/watch/${readyVideoId}`);
       await tab.locator(".player video").waitFor();
       await tab.waitForFunction(() => (window.vodpipePlayer?.hls?.levels.length ?? 0) > 0);
       expect(await tab.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-      await shoot(tab, "12-phone-watch");
+      await shoot(tab, "13-phone-watch");
       await tab.locator(".big-play").tap();
       await playsOn(tab, 0.5);
       for (const name of ["Pause", "Mute", /^Quality/]) {
@@ -311,7 +321,7 @@ describe("the player page in Chromium", () => {
         expect(size.height).toBeGreaterThanOrEqual(44);
       }
       expect((await state(tab)).fatal).toEqual([]);
-      await shoot(tab, "13-phone-playing");
+      await shoot(tab, "14-phone-playing");
     } finally {
       await phone.close();
     }
