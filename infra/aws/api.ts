@@ -56,14 +56,17 @@ export class ApiService extends Construct {
     });
     this.service.targetGroup.configureHealthCheck({ path: API_HEALTH_PATH });
 
-    // Uploads land under sources/ (the bucket's notification starts ingest); the API keeps its
-    // upload records and the catalog, reads job records, progress and outputs, and deletes videos.
+    // Uploads land under sources/ (the bucket's notification starts ingest), resumable (tus) ones
+    // under uploads/ first; the API keeps its upload records and the catalog, reads job records,
+    // progress and outputs, and deletes videos.
     const task = this.service.taskDefinition.taskRole;
     const objects = (...patterns: string[]) => patterns.map((pattern) => props.bucket.arnForObjects(pattern));
     const allow = (actions: string[], resources: string[]) => task.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
-    allow(["s3:GetObject"], objects(KEY_PATTERNS.sources, "videos/*", "catalog/*"));
-    allow(["s3:PutObject", "s3:AbortMultipartUpload"], objects(KEY_PATTERNS.sources, KEY_PATTERNS.job, "videos/*/upload.json", "catalog/*"));
-    allow(["s3:DeleteObject"], objects(KEY_PATTERNS.sources, "videos/*", "catalog/*"));
+    const uploads = [KEY_PATTERNS.sources, "uploads/*"];
+    allow(["s3:GetObject"], objects(...uploads, "videos/*", "catalog/*"));
+    allow(["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], objects(...uploads));
+    allow(["s3:PutObject"], objects(KEY_PATTERNS.job, "videos/*/upload.json", "catalog/*"));
+    allow(["s3:DeleteObject"], objects(...uploads, "videos/*", "catalog/*"));
     bucketListing(task, props.bucket);
     task.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"], resources: props.queues.allArns() }));
     props.queues.byStage.ingest.queue.grantSendMessages(task);

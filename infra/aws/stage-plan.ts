@@ -28,9 +28,9 @@ export const KEY_PATTERNS = {
   job: "videos/*/job.json",
   chunks: "videos/*/work/chunks/*",
   parts: "videos/*/work/parts/*",
+  /** Each attempt at a part writes here; publish copies the attempt its part's marker names. */
+  attempts: "videos/*/work/attempts/*",
   hls: "videos/*/hls/*",
-  audio: "videos/*/hls/audio/*",
-  thumbnails: "videos/*/hls/thumbnails/*",
   /** Running parts' progress records, which the API reads for a video's progress. */
   progress: "videos/*/progress/*",
 } as const;
@@ -48,7 +48,7 @@ export interface StagePlan {
   sendsTo: readonly Stage[];
 }
 
-const { sources, job, chunks, parts, hls, audio, thumbnails, progress } = KEY_PATTERNS;
+const { sources, job, chunks, parts, attempts, hls, progress } = KEY_PATTERNS;
 
 export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
   ingest: { memoryMb: 2048, timeoutSeconds: 300, ephemeralMb: 10_240, reads: [sources, job], writes: [job], deletes: [], sendsTo: ["split"] },
@@ -59,22 +59,22 @@ export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
   },
   transcode: {
     memoryMb: 3 * MB_PER_VCPU, timeoutSeconds: 600, ephemeralMb: 4096,
-    reads: [chunks, job, parts], writes: [hls, parts, progress, job], deletes: [],
+    reads: [chunks, job, parts], writes: [attempts, parts, progress, job], deletes: [attempts],
     sendsTo: ["publish"],
   },
   audio: {
     memoryMb: MB_PER_VCPU, timeoutSeconds: 900, ephemeralMb: 10_240,
-    reads: [sources, job, parts], writes: [audio, parts, progress, job], deletes: [],
+    reads: [sources, job, parts], writes: [attempts, parts, progress, job], deletes: [attempts],
     sendsTo: ["publish"],
   },
   thumbnails: {
     memoryMb: 2 * MB_PER_VCPU, timeoutSeconds: 900, ephemeralMb: 10_240,
-    reads: [sources, job, parts], writes: [thumbnails, parts, job], deletes: [],
+    reads: [sources, job, parts], writes: [attempts, parts, job], deletes: [attempts],
     sendsTo: ["publish"],
   },
   publish: {
     memoryMb: 2048, timeoutSeconds: 900, ephemeralMb: 2048,
-    reads: [job, parts, hls], writes: [hls, job], deletes: [chunks],
+    reads: [job, parts, attempts, hls], writes: [hls, job], deletes: [chunks, attempts],
     sendsTo: [],
   },
 };

@@ -174,26 +174,26 @@ describe("AWS CDK app (infra/aws)", () => {
       },
       transcode: {
         get: ["videos/*/job.json", "videos/*/work/chunks/*", "videos/*/work/parts/*"],
-        put: ["videos/*/hls/*", "videos/*/job.json", "videos/*/progress/*", "videos/*/work/parts/*"],
-        del: [],
+        put: ["videos/*/job.json", "videos/*/progress/*", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
+        del: ["videos/*/work/attempts/*"],
         send: ["vodpipe-publish", "vodpipe-transcode-dlq"],
       },
       audio: {
         get: ["sources/*", "videos/*/job.json", "videos/*/work/parts/*"],
-        put: ["videos/*/hls/audio/*", "videos/*/job.json", "videos/*/progress/*", "videos/*/work/parts/*"],
-        del: [],
+        put: ["videos/*/job.json", "videos/*/progress/*", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
+        del: ["videos/*/work/attempts/*"],
         send: ["vodpipe-audio-dlq", "vodpipe-publish"],
       },
       thumbnails: {
         get: ["sources/*", "videos/*/job.json", "videos/*/work/parts/*"],
-        put: ["videos/*/hls/thumbnails/*", "videos/*/job.json", "videos/*/work/parts/*"],
-        del: [],
+        put: ["videos/*/job.json", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
+        del: ["videos/*/work/attempts/*"],
         send: ["vodpipe-publish", "vodpipe-thumbnails-dlq"],
       },
       publish: {
-        get: ["videos/*/hls/*", "videos/*/job.json", "videos/*/work/parts/*"],
+        get: ["videos/*/hls/*", "videos/*/job.json", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
         put: ["videos/*/hls/*", "videos/*/job.json"],
-        del: ["videos/*/work/chunks/*"],
+        del: ["videos/*/work/attempts/*", "videos/*/work/chunks/*"],
         send: ["vodpipe-publish-dlq"],
       },
     };
@@ -237,6 +237,11 @@ describe("AWS CDK app (infra/aws)", () => {
       ContainerDefinitions: [Match.objectLike({ Command: ["api"], PortMappings: [Match.objectLike({ ContainerPort: 8080 })] })],
     });
     template.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { HealthCheckPath: "/healthz" });
+    // Uploads, its own records and the catalog; never the outputs viewers fetch.
+    const taskDefinition = Object.values(template.findResources("AWS::ECS::TaskDefinition"))[0]!;
+    const { objects, queues } = accessOf(taskDefinition.Properties.TaskRoleArn["Fn::GetAtt"][0], bucketId());
+    expect(objects("s3:PutObject")).toEqual(["catalog/*", "sources/*", "uploads/*", "videos/*/job.json", "videos/*/upload.json"]);
+    expect(queues("sqs:SendMessage")).toEqual(["vodpipe-ingest"]);
   });
 
   it("sets only settings vodpipe accepts, the same for every process of the deployment", () => {
