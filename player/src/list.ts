@@ -2,7 +2,7 @@
 import { ApiError, deleteVideo, isFinished, listVideos, type Video } from "./api.ts";
 import { h, progressBar, replace } from "./dom.ts";
 import { formatAge, formatClock } from "./format.ts";
-import { asSentence, shownPercent, STATUS_WORDS, statusLine } from "./status.ts";
+import { asSentence, progressLine, shownPercent, STATUS_WORDS, statusLine } from "./status.ts";
 
 /** While something is on its way the list looks again every 2 s; otherwise now and then. */
 const BUSY_POLL_MS = 2000;
@@ -151,8 +151,8 @@ function createRow(initial: Video, onDeleted: () => void): { element: HTMLElemen
     age.textContent = formatAge(video.createdAt, Date.now());
     age.title = new Date(video.createdAt).toLocaleString();
     const working = !isFinished(video);
-    // "Uploading" is what the badge says already; the other states have more to tell.
-    line.textContent = working ? statusLine(video) : "";
+    // The badge names the state already; the line says how far along it is.
+    line.textContent = video.status === "processing" ? progressLine(video) : working ? statusLine(video) : "";
     line.hidden = !working || video.status === "uploading";
     bar.element.hidden = !working;
     if (working) bar.set(video.status === "uploading" ? null : shownPercent(video), statusLine(video));

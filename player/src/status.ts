@@ -23,6 +23,17 @@ export function shownPercent(video: Pick<Video, "status" | "progress">): number 
   return Math.max(0, Math.min(99, percent));
 }
 
+/** "42% · encoding · about 12 s left": where processing stands. Pure. */
+export function progressLine(video: Pick<Video, "status" | "progress" | "stage" | "etaSeconds">): string {
+  const parts = [`${shownPercent(video)}%`];
+  const stage = stageLabel(video.stage);
+  if (stage) parts.push(stage);
+  if (video.etaSeconds !== null && Number.isFinite(video.etaSeconds) && video.etaSeconds > 0) {
+    parts.push(`about ${formatRemaining(video.etaSeconds)} left`);
+  }
+  return parts.join(" · ");
+}
+
 /** "Processing — 42% · encoding · about 12 s left", "Queued", "Ready", "Failed". */
 export function statusLine(video: Pick<Video, "status" | "progress" | "stage" | "etaSeconds">): string {
   switch (video.status) {
@@ -30,15 +41,8 @@ export function statusLine(video: Pick<Video, "status" | "progress" | "stage" | 
       return "Uploading";
     case "queued":
       return "Queued — waiting for a worker";
-    case "processing": {
-      const parts = [`Processing — ${shownPercent(video)}%`];
-      const stage = stageLabel(video.stage);
-      if (stage) parts.push(stage);
-      if (video.etaSeconds !== null && Number.isFinite(video.etaSeconds) && video.etaSeconds > 0) {
-        parts.push(`about ${formatRemaining(video.etaSeconds)} left`);
-      }
-      return parts.join(" · ");
-    }
+    case "processing":
+      return `Processing — ${progressLine(video)}`;
     case "ready":
       return "Ready";
     case "failed":

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { etaAfter, type Video } from "../../player/src/api.ts";
 import { formatAge, formatBytes, formatClock, formatRate, formatRemaining, RateMeter, secondsLeft } from "../../player/src/format.ts";
-import { asSentence, shownPercent, statusLine } from "../../player/src/status.ts";
+import { asSentence, progressLine, shownPercent, statusLine } from "../../player/src/status.ts";
 import { uploadProgressText, videoIdFromUploadUrl } from "../../player/src/upload.ts";
 
 describe("player formatting", () => {
@@ -82,6 +82,7 @@ describe("player formatting", () => {
   it("reads a video's state for people", () => {
     expect(statusLine({ status: "processing", progress: 42.7, stage: "transcode", etaSeconds: 12 })).toBe("Processing — 42% · encoding · about 12 s left");
     expect(statusLine({ status: "processing", progress: 3, stage: null, etaSeconds: null })).toBe("Processing — 3%");
+    expect(progressLine({ status: "processing", progress: 64.2, stage: "thumbnails", etaSeconds: 130 })).toBe("64% · making thumbnails · about 2 min 10 s left");
     expect(statusLine({ status: "queued", progress: 0, stage: null, etaSeconds: null })).toBe("Queued — waiting for a worker");
     expect(shownPercent({ status: "processing", progress: 100 })).toBe(99);
     expect(shownPercent({ status: "ready", progress: 97 })).toBe(100);
