@@ -59,7 +59,9 @@ export function createAudioHandler(deps: AudioDeps): MessageHandler {
           onProgress: (report) => progress.update(Number(report.out_time_us) / 1e6 / durationSeconds),
         },
       ).finally(() => progress.stop());
-      const { segments } = await uploadSegments(deps, location, AUDIO_RENDITION_NAME, outDir, "ffmpeg.m3u8", false);
+      // The track is cut to the video's length within an AAC frame or two (see audioArgs).
+      const expected = { totalSeconds: durationSeconds, toleranceSeconds: 3 * (1024 / 48_000) };
+      const { segments } = await uploadSegments(deps, location, AUDIO_RENDITION_NAME, outDir, "ffmpeg.m3u8", false, expected);
       logger.info("audio encoded");
       return { segments: { [AUDIO_RENDITION_NAME]: segments } };
     });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { PermanentError } from "../../shared/errors.ts";
+import { PermanentError, RetryableError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import {
   planThumbnails,
@@ -80,6 +80,10 @@ export async function renderThumbnails(options: RenderThumbnailsOptions): Promis
       { candidateTimes: plan.poster.candidateTimes, posterSize, interval: storyboard.interval, tileCount: storyboard.tileCount, tileSize: tile },
       work,
     );
+    // Not one frame: ffmpeg exited 0 without writing (a full disk), since ingest read the track.
+    if (frames.firstFrame === null && frames.tiles.length === 0 && frames.candidates.every((frame) => frame === null)) {
+      throw new RetryableError("the frame extraction exited without writing any frame", { reason: "the thumbnail frames could not be extracted (a full disk?)" });
+    }
     const best = await choosePoster(plan.poster.candidateTimes, frames.candidates, frames.firstFrame, posterSize);
     signal?.throwIfAborted();
 

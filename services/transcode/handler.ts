@@ -9,6 +9,7 @@ import { runPartOnce, type PartDeps } from "../../shared/pipeline/fan-in.ts";
 import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { SegmentRecord } from "../../shared/pipeline/part-record.ts";
 import { uploadSegments } from "../../shared/pipeline/segment-upload.ts";
+import { expectedChunkSegments } from "../../shared/pipeline/verify-segments.ts";
 import { deadlineOptions } from "../../shared/media/deadlines.ts";
 import type { DeadlineConfig } from "../../shared/media/deadlines.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
@@ -83,7 +84,8 @@ export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
       const segments: Record<string, SegmentRecord[]> = {};
       const codecs: Record<string, string> = {};
       for (const { rendition } of outputs) {
-        const uploaded = await uploadSegments(deps, location, rendition.name, join(dir, rendition.name), "ffmpeg.m3u8", true);
+        const expected = expectedChunkSegments(chunk, job.plan.chunks.frameRate);
+        const uploaded = await uploadSegments(deps, location, rendition.name, join(dir, rendition.name), "ffmpeg.m3u8", true, expected);
         if (uploaded.segments.length === 0) throw new RetryableError(`chunk ${chunk.index} produced no ${rendition.name} segments`);
         segments[rendition.name] = uploaded.segments;
         if (uploaded.codec) codecs[rendition.name] = uploaded.codec;

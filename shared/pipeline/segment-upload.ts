@@ -5,6 +5,7 @@ import { h264CodecString } from "../hls/h264-codec-string.ts";
 import { parseMediaPlaylist } from "../hls/parse-playlist.ts";
 import { readFirstVideoAccessUnit, readFirstVideoAccessUnitOfPrefix, type FirstAccessUnit } from "../hls/mpeg-ts.ts";
 import type { SegmentRecord } from "./part-record.ts";
+import { assertSegmentsAsPlanned, type ExpectedSegments } from "./verify-segments.ts";
 
 /**
  * Uploads the segments ffmpeg wrote for one rendition under the part attempt's `location`
@@ -18,8 +19,15 @@ export async function uploadSegments(
   localDir: string,
   playlistFile: string,
   video: boolean,
+  expected?: ExpectedSegments,
 ): Promise<{ segments: SegmentRecord[]; codec?: string }> {
   const listed = parseMediaPlaylist(await readFile(join(localDir, playlistFile), "utf8")).segments;
+  if (expected) {
+    const written = await Promise.all(
+      listed.map(async ({ uri, duration }) => ({ uri, duration, bytes: await stat(join(localDir, uri)).then((s) => s.size, () => undefined) })),
+    );
+    assertSegmentsAsPlanned(rendition, written, expected);
+  }
   const segments: SegmentRecord[] = [];
   let codec: string | undefined;
   for (const { uri, duration } of listed) {
