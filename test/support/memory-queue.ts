@@ -7,6 +7,9 @@ import type {
   ReceivedMessage,
   SendOptions,
 } from "../../shared/ports.ts";
+import { RetryableError } from "../../shared/errors.ts";
+// SQS rejects out-of-range or fractional values; so does this double, with the adapters' own check.
+import { checkQueueArgument } from "../../shared/queue/queue-limits.ts";
 
 /**
  * An in-memory Queue with SQS semantics, for tests: visibility timeouts, receive counts, redrive
@@ -45,6 +48,8 @@ export interface MemoryQueue extends Queue {
   snapshot(): StoredMessage[];
   /** Makes the next `times` calls of `op` reject with `error` (to test error handling). */
   failNext(op: QueueOperation, error?: Error, times?: number): void;
+  /** Takes a message its source queue dead-lettered, keeping its id and send time, as SQS's redrive does. */
+  adopt(message: { id: string; body: string; sentAt: Date }): void;
 }
 
 interface Entry {
@@ -56,7 +61,7 @@ interface Entry {
   receiptHandle?: string;
 }
 
-export function createMemoryQueue(name: string, settings: QueueSettings, deadLetter?: Queue): MemoryQueue {
+export function createMemoryQueue(name: string, settings: QueueSettings, deadLetter?: MemoryQueue): MemoryQueue {
   const entries: Entry[] = [];
   const calls: QueueCall[] = [];
   const waiters = new Set<() => void>();
@@ -76,7 +81,7 @@ export function createMemoryQueue(name: string, settings: QueueSettings, deadLet
 
   async function send(body: string, options: SendOptions = {}): Promise<string> {
     const delaySeconds = options.delaySeconds ?? 0;
-    checkWhole("delaySeconds", delaySeconds, 0, 900);
+    checkQueueArgument("delaySeconds", delaySeconds);
     const id = `${name}-${++sequence}`;
     calls.push({ op: "send", at: Date.now(), messageId: id, body });
     maybeFail("send");
@@ -94,7 +99,7 @@ export function createMemoryQueue(name: string, settings: QueueSettings, deadLet
       if (entry.visibleAt > now) continue;
       if (deadLetter && entry.receiveCount >= settings.maxReceiveCount) {
         entries.splice(entries.indexOf(entry), 1);
-        await deadLetter.send(entry.body);
+        deadLetter.adopt({ id: entry.id, body: entry.body, sentAt: entry.sentAt });
         continue;
       }
       entry.receiveCount++;
@@ -143,10 +148,10 @@ export function createMemoryQueue(name: string, settings: QueueSettings, deadLet
     async receive(options: ReceiveOptions = {}) {
       const maxMessages = options.maxMessages ?? 1;
       const waitSeconds = options.waitSeconds ?? 0;
-      checkWhole("maxMessages", maxMessages, 1, 10);
-      checkWhole("waitSeconds", waitSeconds, 0, 20);
+      checkQueueArgument("maxMessages", maxMessages);
+      checkQueueArgument("waitSeconds", waitSeconds);
       const visibility = options.visibilityTimeoutSeconds ?? settings.visibilityTimeoutSeconds;
-      checkWhole("visibilityTimeoutSeconds", visibility, 0, 43_200);
+      checkQueueArgument("visibilityTimeoutSeconds", visibility);
       const call: QueueCall & { op: "receive" } = { op: "receive", at: Date.now(), maxMessages, waitSeconds, received: [] };
       calls.push(call);
       maybeFail("receive");
@@ -170,11 +175,11 @@ export function createMemoryQueue(name: string, settings: QueueSettings, deadLet
     },
 
     async changeVisibility(receiptHandle, seconds) {
-      checkWhole("seconds", seconds, 0, 43_200);
+      checkQueueArgument("visibilityTimeoutSeconds", seconds, "seconds");
       const entry = byHandle(receiptHandle);
       calls.push({ op: "changeVisibility", at: Date.now(), receiptHandle, seconds, messageId: entry?.id, stale: !entry });
       maybeFail("changeVisibility");
-      if (!entry) return;
+      if (!entry) throw new RetryableError(`${name}: change visibility: stale receipt handle (the message was received again or deleted)`);
       entry.visibleAt = Date.now() + seconds * 1000;
       if (seconds === 0) notify();
     },
@@ -200,17 +205,15 @@ export function createMemoryQueue(name: string, settings: QueueSettings, deadLet
       }));
     },
 
+    adopt(message) {
+      entries.push({ ...message, visibleAt: Date.now(), receiveCount: 0 });
+      notify();
+    },
+
     failNext(op, error = new Error(`injected ${op} failure`), times = 1) {
       const queued = failures.get(op) ?? [];
       for (let i = 0; i < times; i++) queued.push(error);
       failures.set(op, queued);
     },
   };
-}
-
-/** SQS rejects out-of-range or fractional values; so does this double, to catch runtime bugs. */
-function checkWhole(what: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${what} must be a whole number in ${min}..${max}, got ${value}`);
-  }
 }

@@ -89,7 +89,7 @@ describe("memory queue (the test double other tests rely on)", () => {
     }
     expect(await queue.receive()).toEqual([]);
     expect(queue.snapshot()).toEqual([]);
-    expect(dlq.snapshot()).toEqual([{ id: "mq-dlq-1", body: "poison", receiveCount: 0, visible: true }]);
+    expect(dlq.snapshot()).toEqual([{ id: "mq-1", body: "poison", receiveCount: 0, visible: true }]);
   });
 
   it("wakes a long poll on send and ends it early on abort", async () => {
@@ -111,7 +111,7 @@ describe("memory queue (the test double other tests rely on)", () => {
   it("rejects values SQS rejects", async () => {
     const queue = createMemoryQueue("mq", { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 });
     await expect(queue.receive({ maxMessages: 11 })).rejects.toThrow(RangeError);
-    await expect(queue.changeVisibility("mq-1#1", 1.5)).rejects.toThrow("seconds must be a whole number in 0..43200, got 1.5");
+    await expect(queue.changeVisibility("mq-1#1", 1.5)).rejects.toThrow("seconds must be an integer from 0 to 43200, got 1.5");
   });
 });
 
