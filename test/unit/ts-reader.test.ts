@@ -10,6 +10,7 @@ import { gatherSegmentFacts, gatherSegmentFactsWithFfmpeg } from "../../shared/h
 import { readFirstAccessUnit, scanTs } from "../../shared/hls/mpeg-ts.ts";
 import type { SegmentFacts } from "../../shared/hls/segment-facts.ts";
 import { measureTsSegment } from "../../shared/hls/ts-segment-facts.ts";
+import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { mediaFile, standIn } from "../support/media.ts";
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ""), "hex");
@@ -304,11 +305,11 @@ describe("measureTsSegment: audio", () => {
 });
 
 /**
- * Real segments from /usr/bin/ffmpeg (libx264 preset medium, so B-frames reorder and pts != dts;
- * AAC), measured twice: by the JavaScript reader and by the ffmpeg framecrc path.
+ * Real segments from the ffmpeg the app would use (libx264 preset medium, so B-frames reorder and
+ * pts != dts; AAC), measured twice: by the JavaScript reader and by the ffmpeg framecrc path.
  */
 describe("measureTsSegment against ffmpeg on real segments", () => {
-  const FFMPEG = "/usr/bin/ffmpeg";
+  const FFMPEG = resolveFfmpegBinaries({ ffmpegPath: process.env.VODPIPE_FFMPEG_PATH }).ffmpeg;
   const run = promisify(execFile);
   let work: string;
 
