@@ -2,6 +2,8 @@ import { mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { Config } from "../shared/config.ts";
 import { markFailed } from "../shared/job.ts";
+import { createSender } from "../shared/pipeline/senders.ts";
+import { announceVideoEvent } from "../shared/webhook/announce.ts";
 import { InvalidMessageError, publicReason } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { isVideoId, STAGES, type Stage } from "../shared/messages.ts";
@@ -87,7 +89,10 @@ export function failJobHook(deps: PipelineDeps): PermanentFailureHook {
       }
     }
     const because = error instanceof RetriesExhaustedError || error instanceof InvalidMessageError ? "processing" : "input";
-    if (videoId) await markFailed(deps.store, videoId, publicReason(error), { sourceKey: "" }, deps.now, because);
+    if (!videoId) return;
+    const job = await markFailed(deps.store, videoId, publicReason(error), { sourceKey: "" }, deps.now, because);
+    // Every failure reaches this hook (each stage marks its own first), so this is where it is announced.
+    if (job.status === "failed") await announceVideoEvent(createSender("webhook", deps.queues.webhook), job, job.updatedAt);
   };
 }
 

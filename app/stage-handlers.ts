@@ -7,6 +7,7 @@ import { createTranscodeHandler } from "../services/transcode/handler.ts";
 import { createAudioHandler } from "../services/audio/handler.ts";
 import { createThumbnailsHandler } from "../services/thumbnails/handler.ts";
 import { createPublishHandler } from "../services/publish/handler.ts";
+import { createWebhookHandler } from "../services/webhook/handler.ts";
 import type { PipelineDeps } from "./environment.ts";
 
 /**
@@ -53,6 +54,7 @@ export function createStageHandlers(deps: PipelineDeps): Record<Stage, MessageHa
     }),
     audio: createAudioHandler({ store, send: createSenders(queues, "publish"), binaries, threads, deadlines, tmpDir, now }),
     thumbnails: createThumbnailsHandler({ store, send: createSenders(queues, "publish"), binaries, threads, deadlines, tmpDir, now }),
-    publish: createPublishHandler({ store, binaries, tmpDir, now }),
+    publish: createPublishHandler({ store, send: createSenders(queues, "webhook"), binaries, tmpDir, now }),
+    webhook: createWebhookHandler({ store, webhook: config.webhook, now }),
   };
 }

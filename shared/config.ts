@@ -73,7 +73,7 @@ const envSchema = z.object({
   VODPIPE_WEBHOOK_SECRET: z.string().min(16, "at least 16 characters").optional(),
   VODPIPE_WEBHOOK_EVENTS: z
     .string()
-    .regex(/^video\.(ready|failed|progress)(,video\.(ready|failed|progress))*$/, "a comma-separated list of video.ready, video.failed, video.progress")
+    .regex(/^video\.(ready|failed)(,video\.(ready|failed))*$/, "a comma-separated list of video.ready and video.failed")
     .default("video.ready,video.failed"),
 });
 
@@ -117,7 +117,7 @@ export interface Config {
   webhook?: { url: string; secret: string; events: readonly WebhookEventType[] };
 }
 
-export type WebhookEventType = "video.ready" | "video.failed" | "video.progress";
+export type WebhookEventType = "video.ready" | "video.failed";
 
 /** Validates the environment and returns a frozen Config; throws ConfigError naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {

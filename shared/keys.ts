@@ -32,6 +32,8 @@ export const keys = {
   /** The list of videos, newest first: one empty object per video, named by inverted creation time. */
   catalogPrefix: "catalog/",
   catalogEntry: (videoId: string, createdAtMs: number) => `catalog/${(CATALOG_EPOCH_END - createdAtMs).toString(36).padStart(9, "0")}-${videoId}`,
+  /** Marks a webhook event as delivered, so a duplicate message is not delivered again. */
+  webhookDelivered: (videoId: string, event: string) => `videos/${videoId}/webhooks/${event}.json`,
   /** Everything a viewer may fetch sits under this prefix. */
   outputPrefix: (videoId: string) => `videos/${videoId}/hls/`,
   output: (videoId: string, path: string) => `videos/${videoId}/hls/${path}`,

@@ -40,6 +40,13 @@ export const encodeAudioMessage = videoMessage("encode-audio");
 export const makeThumbnailsMessage = videoMessage("make-thumbnails");
 export const publishVideoMessage = videoMessage("publish-video");
 
+/** A video's state changed in a way a webhook receiver hears about; delivered by the webhook stage. */
+export const videoEventMessage = videoMessage("video-event").extend({
+  event: z.enum(["video.ready", "video.failed"]),
+  /** When it happened (ISO 8601): the receiver's ordering key, since deliveries may come late or twice. */
+  occurredAt: z.string().min(1).max(40),
+});
+
 export const pipelineMessage = z.discriminatedUnion("type", [
   sourceUploadedMessage,
   splitSourceMessage,
@@ -47,6 +54,7 @@ export const pipelineMessage = z.discriminatedUnion("type", [
   encodeAudioMessage,
   makeThumbnailsMessage,
   publishVideoMessage,
+  videoEventMessage,
 ]);
 
 export type SourceUploadedMessage = z.infer<typeof sourceUploadedMessage>;
@@ -55,11 +63,12 @@ export type TranscodeChunkMessage = z.infer<typeof transcodeChunkMessage>;
 export type EncodeAudioMessage = z.infer<typeof encodeAudioMessage>;
 export type MakeThumbnailsMessage = z.infer<typeof makeThumbnailsMessage>;
 export type PublishVideoMessage = z.infer<typeof publishVideoMessage>;
+export type VideoEventMessage = z.infer<typeof videoEventMessage>;
 export type PipelineMessage = z.infer<typeof pipelineMessage>;
 export type MessageType = PipelineMessage["type"];
 
 /** The pipeline's stages; each has a queue `<prefix><stage>` and its twin `<prefix><stage>-dlq`. */
-export const STAGES = ["ingest", "split", "transcode", "audio", "thumbnails", "publish"] as const;
+export const STAGES = ["ingest", "split", "transcode", "audio", "thumbnails", "publish", "webhook"] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Which queue carries which message type: one exhaustive map. */
@@ -70,6 +79,7 @@ export const STAGE_OF: { readonly [T in MessageType]: Stage } = {
   "encode-audio": "audio",
   "make-thumbnails": "thumbnails",
   "publish-video": "publish",
+  "video-event": "webhook",
 };
 
 /** The AWS S3 ObjectCreated notification as delivered to SQS (only the fields ingest reads). */

@@ -33,6 +33,8 @@ export const KEY_PATTERNS = {
   hls: "videos/*/hls/*",
   /** Running parts' progress records, which the API reads for a video's progress. */
   progress: "videos/*/progress/*",
+  /** Which webhook events were delivered, so a duplicate message is not delivered twice. */
+  webhooks: "videos/*/webhooks/*",
 } as const;
 
 export interface StagePlan {
@@ -48,33 +50,39 @@ export interface StagePlan {
   sendsTo: readonly Stage[];
 }
 
-const { sources, job, chunks, parts, attempts, hls, progress } = KEY_PATTERNS;
+const { sources, job, chunks, parts, attempts, hls, progress, webhooks } = KEY_PATTERNS;
 
 export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
-  ingest: { memoryMb: 2048, timeoutSeconds: 300, ephemeralMb: 10_240, reads: [sources, job], writes: [job], deletes: [], sendsTo: ["split"] },
+  ingest: { memoryMb: 2048, timeoutSeconds: 300, ephemeralMb: 10_240, reads: [sources, job], writes: [job], deletes: [], sendsTo: ["split", "webhook"] },
   split: {
     memoryMb: 2048, timeoutSeconds: 600, ephemeralMb: 10_240,
     reads: [sources, job], writes: [chunks, job], deletes: [],
-    sendsTo: ["transcode", "audio", "thumbnails"],
+    sendsTo: ["transcode", "audio", "thumbnails", "webhook"],
   },
   transcode: {
     memoryMb: 3 * MB_PER_VCPU, timeoutSeconds: 600, ephemeralMb: 4096,
     reads: [chunks, job, parts], writes: [attempts, parts, progress, job], deletes: [attempts],
-    sendsTo: ["publish"],
+    sendsTo: ["publish", "webhook"],
   },
   audio: {
     memoryMb: MB_PER_VCPU, timeoutSeconds: 900, ephemeralMb: 10_240,
     reads: [sources, job, parts], writes: [attempts, parts, progress, job], deletes: [attempts],
-    sendsTo: ["publish"],
+    sendsTo: ["publish", "webhook"],
   },
   thumbnails: {
     memoryMb: 2 * MB_PER_VCPU, timeoutSeconds: 900, ephemeralMb: 10_240,
     reads: [sources, job, parts], writes: [attempts, parts, job], deletes: [attempts],
-    sendsTo: ["publish"],
+    sendsTo: ["publish", "webhook"],
   },
   publish: {
     memoryMb: 2048, timeoutSeconds: 900, ephemeralMb: 2048,
     reads: [job, parts, attempts, hls], writes: [hls, job], deletes: [chunks, attempts],
+    sendsTo: ["webhook"],
+  },
+  // Every stage may fail a video, so every stage sends to the webhook queue.
+  webhook: {
+    memoryMb: 256, timeoutSeconds: 60, ephemeralMb: 512,
+    reads: [job, webhooks], writes: [webhooks], deletes: [],
     sendsTo: [],
   },
 };

@@ -12,10 +12,13 @@ import { failJobOnPermanentError, handleActiveJob, type JobStoreDeps } from "../
 import type { PartRecord } from "../../shared/pipeline/part-record.ts";
 import { withTempDir, type TempDirSettings } from "../../shared/pipeline/temp-dir.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
+import type { Senders } from "../../shared/pipeline/senders.ts";
+import { announceVideoEvent } from "../../shared/webhook/announce.ts";
 import { buildOutputs } from "./build-outputs.ts";
 
-/** publish reads the parts and writes the outputs; it is the last stage and sends nothing. */
+/** publish reads the parts and writes the outputs; it is the last stage and only announces the result. */
 export interface PublishDeps extends JobStoreDeps, TempDirSettings {
+  send: Senders<"webhook">;
   /** ffmpeg decodes the result for the conformance check. */
   binaries: Pick<FfmpegBinaries, "ffmpeg">;
 }
@@ -72,6 +75,7 @@ export function createPublishHandler(deps: PublishDeps): MessageHandler {
       const timestamp = isoNow(deps.now);
       await writeJob(deps.store, { ...job, status: "ready", updatedAt: timestamp, readyAt: timestamp });
       logger.info({ renditions: job.plan.renditions.length }, "published: ready");
+      await announceVideoEvent(deps.send.webhook, { videoId: job.videoId, status: "ready" }, timestamp);
     });
   });
 }

@@ -9,6 +9,7 @@ import {
   type SplitSourceMessage,
   type Stage,
   type TranscodeChunkMessage,
+  type VideoEventMessage,
 } from "../messages.ts";
 
 /** The one message type each stage's queue carries. */
@@ -19,6 +20,7 @@ export interface StageMessages {
   audio: EncodeAudioMessage;
   thumbnails: MakeThumbnailsMessage;
   publish: PublishVideoMessage;
+  webhook: VideoEventMessage;
 }
 
 /** Hands one message to a stage's queue. */

@@ -165,37 +165,38 @@ describe("AWS CDK app (infra/aws)", () => {
 
   it("gives each function only its own key prefixes and its next queues", () => {
     const expected: Record<Stage, { get: string[]; put: string[]; del: string[]; send: string[] }> = {
-      ingest: { get: ["sources/*", "videos/*/job.json"], put: ["videos/*/job.json"], del: [], send: ["vodpipe-ingest-dlq", "vodpipe-split"] },
+      ingest: { get: ["sources/*", "videos/*/job.json"], put: ["videos/*/job.json"], del: [], send: ["vodpipe-ingest-dlq", "vodpipe-split", "vodpipe-webhook"] },
       split: {
         get: ["sources/*", "videos/*/job.json"],
         put: ["videos/*/job.json", "videos/*/work/chunks/*"],
         del: [],
-        send: ["vodpipe-audio", "vodpipe-split-dlq", "vodpipe-thumbnails", "vodpipe-transcode"],
+        send: ["vodpipe-audio", "vodpipe-split-dlq", "vodpipe-thumbnails", "vodpipe-transcode", "vodpipe-webhook"],
       },
       transcode: {
         get: ["videos/*/job.json", "videos/*/work/chunks/*", "videos/*/work/parts/*"],
         put: ["videos/*/job.json", "videos/*/progress/*", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
         del: ["videos/*/work/attempts/*"],
-        send: ["vodpipe-publish", "vodpipe-transcode-dlq"],
+        send: ["vodpipe-publish", "vodpipe-transcode-dlq", "vodpipe-webhook"],
       },
       audio: {
         get: ["sources/*", "videos/*/job.json", "videos/*/work/parts/*"],
         put: ["videos/*/job.json", "videos/*/progress/*", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
         del: ["videos/*/work/attempts/*"],
-        send: ["vodpipe-audio-dlq", "vodpipe-publish"],
+        send: ["vodpipe-audio-dlq", "vodpipe-publish", "vodpipe-webhook"],
       },
       thumbnails: {
         get: ["sources/*", "videos/*/job.json", "videos/*/work/parts/*"],
         put: ["videos/*/job.json", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
         del: ["videos/*/work/attempts/*"],
-        send: ["vodpipe-publish", "vodpipe-thumbnails-dlq"],
+        send: ["vodpipe-publish", "vodpipe-thumbnails-dlq", "vodpipe-webhook"],
       },
       publish: {
         get: ["videos/*/hls/*", "videos/*/job.json", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
         put: ["videos/*/hls/*", "videos/*/job.json"],
         del: ["videos/*/work/attempts/*", "videos/*/work/chunks/*"],
-        send: ["vodpipe-publish-dlq"],
+        send: ["vodpipe-publish-dlq", "vodpipe-webhook"],
       },
+      webhook: { get: ["videos/*/job.json", "videos/*/webhooks/*"], put: ["videos/*/webhooks/*"], del: [], send: ["vodpipe-webhook-dlq"] },
     };
     for (const stage of STAGES) {
       const roleId = resources[functionIdOf(stage)]!.Properties.Role["Fn::GetAtt"][0];
