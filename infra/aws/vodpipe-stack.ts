@@ -54,14 +54,15 @@ export class VodpipeStack extends Stack {
       VODPIPE_MAX_FILE_BYTES: String(LAMBDA_MAX_FILE_BYTES),
     };
     new StageFunctions(this, "Stages", { image, bucket: storage.bucket, queues, environment });
+    const delivery = new Delivery(this, "Delivery", { bucket: storage.bucket });
     const api = new ApiService(this, "Api", {
       image,
       bucket: storage.bucket,
       queues,
-      environment,
+      // Playback requests to the API are redirected to CloudFront (videos/<id>/hls/… on both).
+      environment: { ...environment, VODPIPE_PUBLIC_BASE_URL: `https://${delivery.distribution.distributionDomainName}` },
       desiredCount: props.apiTasks ?? 1,
     });
-    const delivery = new Delivery(this, "Delivery", { bucket: storage.bucket });
 
     new CfnOutput(this, "BucketName", { value: storage.bucket.bucketName });
     new CfnOutput(this, "IngestQueueUrl", { value: queues.byStage.ingest.queue.queueUrl });

@@ -238,6 +238,12 @@ describe("AWS CDK app (infra/aws)", () => {
       ContainerDefinitions: [Match.objectLike({ Command: ["api"], PortMappings: [Match.objectLike({ ContainerPort: 8080 })] })],
     });
     template.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { HealthCheckPath: "/healthz" });
+    // The API sends viewers to CloudFront for playback files.
+    const containerEnvironment = Object.values(template.findResources("AWS::ECS::TaskDefinition"))[0]!.Properties.ContainerDefinitions[0].Environment as Json[];
+    const distributionId = Object.keys(template.findResources("AWS::CloudFront::Distribution"))[0]!;
+    expect(containerEnvironment.find((entry) => entry.Name === "VODPIPE_PUBLIC_BASE_URL")?.Value).toEqual({
+      "Fn::Join": ["", ["https://", { "Fn::GetAtt": [distributionId, "DomainName"] }]],
+    });
     // Uploads, its own records and the catalog; never the outputs viewers fetch.
     const taskDefinition = Object.values(template.findResources("AWS::ECS::TaskDefinition"))[0]!;
     const { objects, queues } = accessOf(taskDefinition.Properties.TaskRoleArn["Fn::GetAtt"][0], bucketId());
@@ -256,9 +262,10 @@ describe("AWS CDK app (infra/aws)", () => {
     ];
     const shared = ["VODPIPE_STORAGE", "VODPIPE_QUEUE", "VODPIPE_QUEUE_PREFIX", "VODPIPE_CHUNK_SECONDS", "VODPIPE_TRANSCODE_CONCURRENCY", "VODPIPE_MAX_RECEIVE_COUNT"];
     for (const environment of environments) {
-      // The bucket name is a CloudFormation reference until deploy time.
+      // The bucket name and the distribution's domain are CloudFormation references until deploy time.
+      const example: Record<string, string> = { VODPIPE_S3_BUCKET: "vodpipe-example-bucket", VODPIPE_PUBLIC_BASE_URL: "https://d111111abcdef8.cloudfront.net" };
       const concrete = Object.fromEntries(
-        Object.entries(environment).map(([name, value]) => [name, typeof value === "string" ? value : "vodpipe-example-bucket"]),
+        Object.entries(environment).map(([name, value]) => [name, typeof value === "string" ? value : example[name]]),
       );
       const config = loadConfig(concrete);
       expect(config.storage.kind).toBe("s3");
