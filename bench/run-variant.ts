@@ -9,7 +9,8 @@ import { loadConfig, type Config } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import { processFile } from "../app/cli/process-command.ts";
 import { resolveFfmpegBinaries, type FfmpegBinaries } from "../shared/media/ffmpeg-binaries.ts";
-import { probeContainer, probeVideoPackets } from "../shared/media/probe.ts";
+import { probeVideoPackets } from "../shared/media/packet-listing.ts";
+import { probeContainer } from "../shared/media/probe.ts";
 import { runProcess } from "../shared/media/run-process.ts";
 import { assertUsableContainer, describeSource, type SourceInfo } from "../shared/media/source-info.ts";
 import { plannedDurationSeconds } from "../shared/media/chunk-plan.ts";
@@ -61,7 +62,9 @@ async function probeSource(binaries: FfmpegBinaries, config: Readonly<Config>, p
   const size = (await stat(path)).size;
   const videoStream = assertUsableContainer(raw, size, config.limits);
   const formatStart = Number(raw.format?.start_time);
-  const packets = await probeVideoPackets(binaries.ffprobe, path, videoStream.index, Number.isFinite(formatStart) ? formatStart : 0);
+  const packets = await probeVideoPackets(binaries.ffprobe, path, videoStream.index, Number.isFinite(formatStart) ? formatStart : 0, {
+    maxPackets: config.limits.maxVideoPackets,
+  });
   return describeSource(raw, videoStream, packets, size, { ...config.limits, maxFrameRate: config.media.maxFrameRate });
 }
 

@@ -64,6 +64,10 @@ const envSchema = z.object({
   VODPIPE_MAX_WIDTH: int(16, 16_384).default(8192),
   VODPIPE_MAX_HEIGHT: int(16, 16_384).default(8192),
   VODPIPE_MAX_STREAMS: int(1, 1000).default(32),
+  // 8K UHD (7680x4320) in either orientation, with room for coded sizes padded to macroblocks.
+  VODPIPE_MAX_PIXELS: int(256, 16_384 * 16_384).default(8192 * 4352),
+  /** Unset: the longest allowed video at 240 frames per second. */
+  VODPIPE_MAX_VIDEO_PACKETS: int(1, Number.MAX_SAFE_INTEGER).optional(),
 
   VODPIPE_API_KEY: z.string().min(16, "at least 16 characters").optional(),
   VODPIPE_PUBLIC_BASE_URL: httpUrl.optional(),
@@ -102,7 +106,17 @@ export interface Config {
     ladder: readonly Rung[];
     maxFrameRate: number;
   };
-  limits: { maxDurationSeconds: number; maxFileBytes: number; maxWidth: number; maxHeight: number; maxStreams: number };
+  limits: {
+    maxDurationSeconds: number;
+    maxFileBytes: number;
+    maxWidth: number;
+    maxHeight: number;
+    maxStreams: number;
+    /** Pixels in one frame as coded (before the sample aspect ratio stretches it). */
+    maxPixels: number;
+    /** Packets of all video streams together that ingest will list before it gives up on a file. */
+    maxVideoPackets: number;
+  };
   logLevel: string;
   api: {
     port: number;
@@ -252,6 +266,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxWidth: v.VODPIPE_MAX_WIDTH,
       maxHeight: v.VODPIPE_MAX_HEIGHT,
       maxStreams: v.VODPIPE_MAX_STREAMS,
+      maxPixels: v.VODPIPE_MAX_PIXELS,
+      maxVideoPackets: v.VODPIPE_MAX_VIDEO_PACKETS ?? Math.ceil(v.VODPIPE_MAX_DURATION_SECONDS * 240),
     },
     logLevel: v.VODPIPE_LOG_LEVEL,
     api: {

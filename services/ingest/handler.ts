@@ -4,7 +4,8 @@ import { markFailed, readJob, writeJob, type JobPlan, type JobRecord, type Store
 import { partNames, videoIdOfSourceKey } from "../../shared/keys.ts";
 import { decodeS3Key, parseIngestBody, type S3EventNotification, type SourceUploadedMessage } from "../../shared/messages.ts";
 import { planEncode } from "../../shared/media/encode-plan.ts";
-import { parsePacketCsv, probeContainer, readVideoPacketsCsv, remuxForProbeArgs } from "../../shared/media/probe.ts";
+import { listVideoPackets } from "../../shared/media/packet-listing.ts";
+import { probeContainer, remuxForProbeArgs } from "../../shared/media/probe.ts";
 import { ProcessCrashedError, ProcessTimeoutError, runProcess } from "../../shared/media/run-process.ts";
 import { deadlineOptions, processDeadlineSeconds } from "../../shared/media/deadlines.ts";
 import { assertFileSize, assertUsableContainer, describeSource, type SourceInfo } from "../../shared/media/source-info.ts";
@@ -160,12 +161,13 @@ async function analyse(
   // parsed once that probe has accepted the file and chosen the video stream.
   const stopPacketRead = new AbortController();
   const listingStartedAt = Date.now();
-  const packetCsv = readVideoPacketsCsv(binaries.ffprobe, path, {
+  const packetListing = listVideoPackets(binaries.ffprobe, path, {
     ...probeOptions,
     ...unknownLength,
+    maxPackets: limits.maxVideoPackets,
     signal: AbortSignal.any([context.signal, stopPacketRead.signal]),
   });
-  packetCsv.catch(() => {}); // its failure counts only if it is awaited below
+  packetListing.catch(() => {}); // its failure counts only if it is awaited below
   let listingDeadline: NodeJS.Timeout | undefined;
   let source: SourceInfo;
   try {
@@ -193,20 +195,21 @@ async function analyse(
     }
     const videoStream = assertUsableContainer(raw, info.size, limits);
     const formatStart = Number(raw.format?.start_time);
-    const csv =
+    const listing =
       probePath === path
-        ? await packetCsv
-        : await readVideoPacketsCsv(binaries.ffprobe, probePath, {
+        ? await packetListing
+        : await listVideoPackets(binaries.ffprobe, probePath, {
             ...probeOptions,
             ...deadlineOptions(deadlines, "scan", claimedLength(raw, limits.maxDurationSeconds)),
+            maxPackets: limits.maxVideoPackets,
           });
-    const packets = parsePacketCsv(csv, Number.isFinite(formatStart) ? formatStart : 0, videoStream.index);
+    const packets = listing.timeline(videoStream.index, Number.isFinite(formatStart) ? formatStart : 0);
     source = describeSource(raw, videoStream, packets, info.size, { ...limits, maxFrameRate: media.maxFrameRate });
   } finally {
     // A rejected or crashed probe: the listing is not needed, and must not outlive the handler.
     clearTimeout(listingDeadline);
     stopPacketRead.abort();
-    await packetCsv.catch(() => {});
+    await packetListing.catch(() => {});
   }
 
   const { renditions, chunks } = planEncode(source, media, deps.transcodeConcurrency);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { keys } from "../../shared/keys.ts";
 import { decodedSplitArgs, splitArgs } from "../../shared/media/encode-args.ts";
 import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
+import { chunkInputOptions } from "../../shared/media/probe.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
 import { failJobOnPermanentError, handleActiveJob, type JobStoreDeps } from "../../shared/pipeline/job-guard.ts";
 import type { Senders } from "../../shared/pipeline/senders.ts";
@@ -132,7 +133,7 @@ async function settleAll(work: readonly Promise<void>[]): Promise<void> {
 async function firstKeyframeOffset(deps: Pick<SplitDeps, "binaries" | "deadlines">, chunkPath: string, signal: AbortSignal): Promise<number> {
   const { stdout } = await runProcess(
     deps.binaries.ffprobe,
-    ["-v", "error", "-read_intervals", "%+#30", "-show_entries", "packet=pts_time,flags:format=start_time", "-of", "json", chunkPath],
+    ["-v", "error", ...chunkInputOptions(), "-read_intervals", "%+#30", "-show_entries", "packet=pts_time,flags:format=start_time", "-of", "json", chunkPath],
     { signal, task: "reading a chunk", ...deadlineOptions(deps.deadlines, "probe", 0) },
   );
   const parsed = JSON.parse(stdout.toString("utf8")) as { format?: { start_time?: string }; packets?: Array<{ pts_time?: string; flags?: string }> };

@@ -4,9 +4,10 @@
  * `vodpipe check` prints it; the publish step runs it before marking a video ready.
  *
  * Only relative URIs that stay inside the master's folder are followed: a playlist that names
- * http://… or ../../etc/passwd gets a files-readable failure, never a request or a read.
+ * http://… or ../../etc/passwd gets a files-readable failure, never a request or a read; nor is
+ * a symbolic link inside the folder that leads out of it.
  */
-import { readFile, rm, stat } from "node:fs/promises";
+import { readFile, realpath, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { FfmpegBinaries } from "../media/ffmpeg-binaries.ts";
 import type { Logger } from "../logger.ts";
@@ -80,10 +81,13 @@ export const MASTER_PLAYLIST_NAME = "master.m3u8";
 
 export async function checkHls(target: string, options: CheckHlsOptions): Promise<HlsReport> {
   const path = await playlistPath(target);
-  const context: Context = { root: dirname(path), paths: new Map() };
+  const root = dirname(path);
+  const context: Context = { root, realRoot: await realpath(root).catch(() => root), paths: new Map() };
   let parsed: ParsedPlaylist;
   try {
-    parsed = parsePlaylist(await readFile(path, "utf8"));
+    const confined = await confine(context, path);
+    if ("error" in confined) throw new Error(confined.error);
+    parsed = parsePlaylist(await readFile(confined.path, "utf8"));
   } catch (error) {
     return report(path, null, { renditions: [], iframeStreams: [] }, [
       { rule: "files-readable", ok: false, detail: `${path}: ${errorMessage(error)}` },
@@ -114,6 +118,8 @@ export async function checkHls(target: string, options: CheckHlsOptions): Promis
 interface Context {
   /** The folder of the playlist the check started from; no URI may leave it. */
   root: string;
+  /** The same folder with symbolic links resolved: no file read may lie outside it. */
+  realRoot: string;
   /** Where each segment's file is. */
   paths: Map<SegmentUnderTest, string>;
 }
@@ -174,8 +180,10 @@ async function readIFrameStream(context: Context, uri: string, renditions: Rendi
 async function loadMediaPlaylist(context: Context, uri: string): Promise<{ path: string; playlist: ParsedMediaPlaylist } | { error: string }> {
   const located = locate(context.root, context.root, uri);
   if ("error" in located) return located;
+  const confined = await confine(context, located.path);
+  if ("error" in confined) return confined;
   try {
-    return { path: located.path, playlist: parseMediaPlaylist(await readFile(located.path, "utf8")) };
+    return { path: located.path, playlist: parseMediaPlaylist(await readFile(confined.path, "utf8")) };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return { error: code === "ENOENT" ? "file not found" : errorMessage(error) };
@@ -194,11 +202,26 @@ function locate(root: string, base: string, uri: string): { path: string } | { e
     return { error: "malformed percent-encoding" };
   }
   const path = resolve(base, decoded);
-  const inside = relative(root, path);
-  if (decoded.includes("\0") || inside === "" || inside === ".." || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+  if (decoded.includes("\0") || !isInside(root, path)) {
     return { error: "resolves outside the stream's folder" };
   }
   return { path };
+}
+
+function isInside(root: string, path: string): boolean {
+  const inside = relative(root, path);
+  return !(inside === "" || inside === ".." || inside.startsWith(`..${sep}`) || isAbsolute(inside));
+}
+
+/** The file's real path, if symbolic links keep it inside the checked folder; what to report if not. */
+async function confine(context: Context, path: string): Promise<{ path: string } | { error: string }> {
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (error) {
+    return { error: (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : errorMessage(error) };
+  }
+  return isInside(context.realRoot, real) ? { path: real } : { error: "a symbolic link that leads out of the stream's folder is not followed" };
 }
 
 async function measureSegments(context: Context, renditions: RenditionUnderTest[], options: CheckHlsOptions): Promise<void> {
@@ -209,7 +232,12 @@ async function measureSegments(context: Context, renditions: RenditionUnderTest[
     const path = context.paths.get(segment)!;
     try {
       await options.fetchSegment?.(path);
-      segment.facts = await gatherSegmentFacts(path, kind, {
+      const confined = await confine(context, path);
+      if ("error" in confined) {
+        segment.error = confined.error;
+        return;
+      }
+      segment.facts = await gatherSegmentFacts(confined.path, kind, {
         binaries: options.binaries,
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.signal ? { signal: options.signal } : {}),

@@ -89,6 +89,9 @@ async function listPackets(path: string, kind: SegmentKind, isTs: boolean, optio
     "-hide_banner",
     "-loglevel", "error",
     "-protocol_whitelist", "file",
+    // What an HLS segment can be (MPEG-TS, fragmented MP4, packed audio): a segment of a tree
+    // being checked is as untrusted as an upload.
+    "-format_whitelist", "mpegts,mov,mp4,m4a,3gp,3g2,mj2,aac,mp3,ac3,eac3",
     ...(isTs ? ["-f", "mpegts"] : []),
     "-copyts",
     // The file: prefix keeps a name such as "concat:x" or "-x" from meaning anything else.

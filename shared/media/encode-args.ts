@@ -1,7 +1,7 @@
 import { AUDIO_RENDITION } from "./ladder-table.ts";
 import type { Rendition } from "./ladder.ts";
 import type { Rational } from "./frame-rate.ts";
-import { safeInputOptions } from "./probe.ts";
+import { chunkInputOptions, safeInputOptions } from "./probe.ts";
 
 /**
  * Where the output timeline starts, in seconds. Every chunk and the audio are shifted by the same
@@ -174,6 +174,7 @@ export function transcodeChunkArgs(args: TranscodeChunkArgs): string[] {
     "-v", "error", "-nostdin", "-y",
     "-threads", String(args.threads),
     "-ss", seconds(Math.max(0, args.seekSeconds)),
+    ...chunkInputOptions(),
     "-i", args.input,
     // The filter graph (yadif, the scalers) would otherwise start a thread per core of its own.
     "-filter_complex_threads", String(args.threads),

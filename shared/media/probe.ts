@@ -17,6 +17,14 @@ export function safeInputOptions(): string[] {
   return ["-protocol_whitelist", "file", "-format_whitelist", ALLOWED_DEMUXERS.join(",")];
 }
 
+/**
+ * Input options for a chunk: split writes every chunk as Matroska, so nothing else is read, and
+ * a chunk is still the upload's bytes.
+ */
+export function chunkInputOptions(): string[] {
+  return ["-protocol_whitelist", "file", "-format_whitelist", "matroska"];
+}
+
 /** Every stream stream-copied into Matroska with its original timestamps (for probing only). */
 export function remuxForProbeArgs(input: string, output: string): string[] {
   return ["-v", "error", "-nostdin", "-y", ...safeInputOptions(), "-i", input, "-map", "0", "-c", "copy", "-copyts", "-f", "matroska", output];
@@ -29,6 +37,8 @@ export interface RawStream {
   profile?: string;
   width?: number;
   height?: number;
+  coded_width?: number;
+  coded_height?: number;
   pix_fmt?: string;
   sample_aspect_ratio?: string;
   field_order?: string;
@@ -64,85 +74,4 @@ export async function probeContainer(
     { ...options, task: "reading the file's format" },
   );
   return JSON.parse(stdout.toString("utf8")) as RawProbe;
-}
-
-export interface PacketTimeline {
-  /** Presentation times (s, on the input timeline ffmpeg uses: 0 = the file's start) of every packet. */
-  frameCount: number;
-  firstPts: number;
-  /** The presentation time of the last frame (in presentation order). */
-  lastPts: number;
-  /** Presentation times of keyframes, ascending. */
-  keyframeTimes: number[];
-  /**
-   * False when no packet carries a timestamp, even regenerated (raw H.264/HEVC elementary
-   * streams): frameCount is still the packet count, and the times are for the caller to derive.
-   */
-  timestamped: boolean;
-}
-
-/**
- * Reads the chosen video stream's packets (demux only, no decoding): frame count, real span and
- * keyframe positions, which container headers often get wrong (FLV, VFR phone video).
- */
-export async function probeVideoPackets(
-  ffprobe: string,
-  path: string,
-  streamIndex: number,
-  formatStartTime: number,
-  options: ProbeRunOptions = {},
-): Promise<PacketTimeline> {
-  return parsePacketCsv(await readVideoPacketsCsv(ffprobe, path, options), formatStartTime, streamIndex);
-}
-
-/**
- * Every video stream's packets as `stream_index,pts_time,duration_time,flags` lines: readable
- * before the container probe has said which stream is the video (ingest runs the two at once).
- */
-export async function readVideoPacketsCsv(ffprobe: string, path: string, options: ProbeRunOptions = {}): Promise<string> {
-  const { stdout } = await runProcess(
-    ffprobe,
-    [
-      "-v", "error", ...safeInputOptions(),
-      // Packets that carry only a decode timestamp (AVI with B-frames, MPEG program streams, raw
-      // MPEG-2/MPEG-4 video) get their presentation time worked out, as the split does too.
-      "-fflags", "+genpts",
-      "-select_streams", "v",
-      "-show_entries", "packet=stream_index,pts_time,duration_time,flags",
-      "-of", "csv=p=0", path,
-    ],
-    { ...options, task: "reading the video's frames" },
-  );
-  return stdout.toString("utf8");
-}
-
-/**
- * Parses the `stream_index,pts_time,duration_time,flags` lines of readVideoPacketsCsv that belong
- * to `streamIndex`. Packets without a pts are skipped.
- */
-export function parsePacketCsv(csv: string, formatStartTime: number, streamIndex: number): PacketTimeline {
-  const keyframeTimes: number[] = [];
-  let frameCount = 0;
-  let untimedCount = 0;
-  let firstPts = Number.POSITIVE_INFINITY;
-  let lastPts = Number.NEGATIVE_INFINITY;
-  for (const line of csv.split("\n")) {
-    const [index, ptsText, , flags] = line.trim().split(",");
-    if (index !== String(streamIndex)) continue;
-    // D: a packet the container's edit list discards; it is never shown.
-    if (flags?.includes("D")) continue;
-    const pts = Number(ptsText);
-    if (!ptsText || ptsText === "N/A" || !Number.isFinite(pts)) {
-      untimedCount += 1;
-      continue;
-    }
-    const time = pts - formatStartTime;
-    frameCount += 1;
-    firstPts = Math.min(firstPts, time);
-    lastPts = Math.max(lastPts, time);
-    if (flags?.includes("K")) keyframeTimes.push(time);
-  }
-  keyframeTimes.sort((a, b) => a - b);
-  if (frameCount === 0) return { frameCount: untimedCount, firstPts: 0, lastPts: 0, keyframeTimes, timestamped: untimedCount === 0 };
-  return { frameCount, firstPts, lastPts, keyframeTimes, timestamped: true };
 }

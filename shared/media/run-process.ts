@@ -18,6 +18,11 @@ export interface RunOptions {
    */
   classify?: (exit: ToolExit) => ToolFailure;
   /**
+   * Takes stdout as it arrives instead of collecting it (the result's stdout is then empty): for
+   * output that could be too large to hold, such as a listing of every packet of a file.
+   */
+  onStdout?: (chunk: Buffer) => void;
+  /**
    * The process (and everything it started) is killed after this long, and the run fails with a
    * ProcessTimeoutError (retryable). Callers scale it with the work (see deadlines.ts). Default 600.
    */
@@ -105,6 +110,7 @@ export function runProcess(binary: string, args: readonly string[], options: Run
     };
 
     if (onProgress) readProgressReports(child.stdout, onProgress);
+    else if (options.onStdout) child.stdout.on("data", options.onStdout);
     else child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (text: string) => {

@@ -1,6 +1,7 @@
 import { InvalidMediaError } from "../errors.ts";
 import { capFrameRate, chooseFrameRate, parseRational, toNumber, type Rational } from "./frame-rate.ts";
-import type { PacketTimeline, RawProbe, RawStream } from "./probe.ts";
+import type { PacketTimeline } from "./packet-listing.ts";
+import type { RawProbe, RawStream } from "./probe.ts";
 
 export interface VideoTrack {
   /** Absolute stream index in the file (for `-map 0:<index>`). */
@@ -55,6 +56,7 @@ export interface SourceLimits {
   maxWidth: number;
   maxHeight: number;
   maxStreams: number;
+  maxPixels: number;
 }
 
 function num(text: string | number | undefined): number | undefined {
@@ -132,14 +134,43 @@ export function assertUsableContainer(probe: RawProbe, sizeBytes: number, limits
         : "the file has no video track",
     );
   }
-  const { width, height } = displaySize(video, rotationOf(video));
-  if (width > limits.maxWidth || height > limits.maxHeight) {
-    throw new InvalidMediaError(
-      `the video is ${width}x${height}; the largest accepted size is ${limits.maxWidth}x${limits.maxHeight}`,
-    );
+  assertPictureSize(video, limits);
+  const claimed = num(probe.format?.duration);
+  if (claimed !== undefined && claimed > limits.maxDurationSeconds) {
+    throw new InvalidMediaError(`the file says it lasts ${claimed.toFixed(1)} s; the limit is ${limits.maxDurationSeconds} s`);
   }
   return video;
 }
+
+/**
+ * The picture as decoded (and as every filter holds it) must fit the limits, not only the picture
+ * as displayed: a sample aspect ratio can squeeze a 16384-pixel-wide frame to a narrow display.
+ * The coded size counts in either orientation (a portrait phone video is coded landscape).
+ */
+function assertPictureSize(video: RawStream, limits: Pick<SourceLimits, "maxWidth" | "maxHeight" | "maxPixels">): void {
+  const { width, height } = displaySize(video, rotationOf(video));
+  const largest = `${limits.maxWidth}x${limits.maxHeight}`;
+  if (width > limits.maxWidth || height > limits.maxHeight) {
+    throw new InvalidMediaError(`the video is ${width}x${height}; the largest accepted size is ${largest}`);
+  }
+  const codedWidth = Math.max(video.width ?? 0, video.coded_width ?? 0);
+  const codedHeight = Math.max(video.height ?? 0, video.coded_height ?? 0);
+  const [longSide, shortSide] = [Math.max(codedWidth, codedHeight), Math.min(codedWidth, codedHeight)];
+  if (longSide > Math.max(limits.maxWidth, limits.maxHeight) || shortSide > Math.min(limits.maxWidth, limits.maxHeight)) {
+    throw new InvalidMediaError(`the video's frames are ${codedWidth}x${codedHeight} pixels as stored; the largest accepted size is ${largest}`);
+  }
+  if (codedWidth * codedHeight > limits.maxPixels) {
+    throw new InvalidMediaError(
+      `the video's frames are ${codedWidth}x${codedHeight} pixels as stored, ${codedWidth * codedHeight} in all; at most ${limits.maxPixels} are accepted`,
+    );
+  }
+}
+
+/**
+ * More frames a second, on average, than any camera records (high-speed phone video is stored at
+ * its playback rate): a file like that only makes every later stage decode millions of frames.
+ */
+const MAX_AVERAGE_FRAME_RATE = 1000;
 
 /** Combines the container probe and the video packet timeline into what the planner needs. */
 export function describeSource(
@@ -167,6 +198,11 @@ export function describeSource(
   if (durationSeconds > options.maxDurationSeconds) {
     throw new InvalidMediaError(
       `the video lasts ${durationSeconds.toFixed(1)} s; the limit is ${options.maxDurationSeconds} s`,
+    );
+  }
+  if (packets.frameCount > MAX_AVERAGE_FRAME_RATE && packets.frameCount / durationSeconds > MAX_AVERAGE_FRAME_RATE) {
+    throw new InvalidMediaError(
+      `the video packs ${packets.frameCount} frames into ${durationSeconds.toFixed(1)} s, more than ${MAX_AVERAGE_FRAME_RATE} a second: it is damaged or not a real recording`,
     );
   }
   const rotation = rotationOf(videoStream);

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
-import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -226,6 +226,42 @@ describe("checkHls on a real HLS tree", () => {
         rendition: "audio/index.m3u8",
         segment: 0,
       },
+    ]);
+  });
+});
+
+describe("checkHls and symbolic links", () => {
+  it("follows no symbolic link out of the tree, for segments, media playlists or the master", async () => {
+    const root = await brokenCopy("symlinks-out", async (dir) => {
+      // Real, readable files: only where the links lead makes them wrong.
+      await rm(join(dir, "360p", "seg-00001.ts"));
+      await symlink(join(tree, "360p", "seg-00001.ts"), join(dir, "360p", "seg-00001.ts"));
+      await rm(join(dir, "audio", "index.m3u8"));
+      await symlink(join(tree, "audio", "index.m3u8"), join(dir, "audio", "index.m3u8"));
+      // A link that stays inside the tree is followed as before.
+      await rename(join(dir, "240p", "seg-00000.ts"), join(dir, "240p", "first.ts"));
+      await symlink("first.ts", join(dir, "240p", "seg-00000.ts"));
+    });
+    const report = await checkHls(root, { binaries });
+    const unreadable = report.failures.filter((failure) => failure.rule === "files-readable");
+    expect(unreadable).toEqual([
+      { rule: "files-readable", ok: false, detail: "playlist: a symbolic link that leads out of the stream's folder is not followed", rendition: "audio/index.m3u8" },
+      {
+        rule: "files-readable",
+        ok: false,
+        detail: "seg-00001.ts: a symbolic link that leads out of the stream's folder is not followed",
+        rendition: "360p/index.m3u8",
+        segment: 1,
+      },
+    ]);
+
+    const linkedMaster = join(work, "linked-master");
+    await mkdir(linkedMaster);
+    await symlink(join(tree, "master.m3u8"), join(linkedMaster, "master.m3u8"));
+    const masterReport = await checkHls(linkedMaster, { binaries });
+    expect(masterReport.ok).toBe(false);
+    expect(masterReport.failures.map((failure) => failure.detail)).toEqual([
+      `${join(linkedMaster, "master.m3u8")}: a symbolic link that leads out of the stream's folder is not followed`,
     ]);
   });
 });

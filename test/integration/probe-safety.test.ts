@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { PermanentError } from "../../shared/errors.ts";
+import { InvalidMediaError, PermanentError } from "../../shared/errors.ts";
 import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
+import { listVideoPackets } from "../../shared/media/packet-listing.ts";
 import { probeContainer } from "../../shared/media/probe.ts";
 import { mediaFile, standIn } from "../support/media.ts";
 
@@ -25,5 +26,17 @@ describe("ffprobe on uploads", () => {
       const probe = await probeContainer(ffprobe, file);
       expect(probe.streams?.length, file).toBeGreaterThan(0);
     }
+  });
+
+  it("lists packets as a stream and stops at the cap with a reason", async () => {
+    // androidx_sample.avi: 96 video packets.
+    const listing = await listVideoPackets(ffprobe, mediaFile("androidx_sample.avi"), { maxPackets: 96 });
+    expect(listing.packets).toBe(96);
+    expect(listing.timeline(0, 0)).toMatchObject({ frameCount: 96, timestamped: true });
+    const error = await listVideoPackets(ffprobe, mediaFile("androidx_sample.avi"), { maxPackets: 50 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidMediaError);
+    expect((error as Error).message).toBe(
+      "the file holds more than 50 video frames (packets), more than the longest accepted video can have",
+    );
   });
 });

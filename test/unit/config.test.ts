@@ -42,6 +42,8 @@ describe("loadConfig", () => {
         maxWidth: 8192,
         maxHeight: 8192,
         maxStreams: 32,
+        maxPixels: 35_651_584,
+        maxVideoPackets: 3_456_000,
       },
       logLevel: "info",
       api: { port: 8080, playbackTokenSeconds: 21_600 },

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { extractionArgs } from "../../services/thumbnails/extract-frames.ts";
 import {
   audioArgs,
+  decodedSplitArgs,
   forceKeyframesExpression,
   seconds,
   splitArgs,
@@ -9,6 +11,7 @@ import {
   type TranscodeChunkArgs,
 } from "../../shared/media/encode-args.ts";
 import type { Rendition } from "../../shared/media/ladder.ts";
+import { remuxForProbeArgs } from "../../shared/media/probe.ts";
 
 const WHITELIST = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,avi,flv,dv,mpeg,mpegvideo,mp3,ogg,asf,mxf,wav,aac,m4v,h264,hevc";
 
@@ -216,6 +219,7 @@ describe("transcodeChunkArgs", () => {
       "-v", "error", "-nostdin", "-y",
       "-threads", "1",
       "-ss", "0.500000",
+      "-protocol_whitelist", "file", "-format_whitelist", "matroska",
       "-i", "/tmp/w/chunk.mkv",
       "-filter_complex_threads", "1",
       "-filter_complex",
@@ -275,6 +279,7 @@ describe("transcodeChunkArgs", () => {
       "-v", "error", "-nostdin", "-y",
       "-threads", "1",
       "-ss", "0.500000",
+      "-protocol_whitelist", "file", "-format_whitelist", "matroska",
       "-i", "/tmp/w/chunk.mkv",
       "-filter_complex_threads", "1",
       "-filter_complex",
@@ -309,5 +314,33 @@ describe("transcodeChunkArgs", () => {
     );
     expect(args[args.indexOf("-force_key_frames") + 1]).toBe("expr:eq(n,0)");
     expect(args[args.indexOf("-g") + 1]).toBe("2");
+  });
+});
+
+describe("every ffmpeg run on the upload or on what was cut from it", () => {
+  /** The protocol and format allow-lists, as given before the (only) input. */
+  const allowLists = (args: string[]) => {
+    const input = args.indexOf("-i");
+    const before = args.slice(0, input);
+    const value = (option: string) => (before.includes(option) ? before[before.indexOf(option) + 1] : undefined);
+    return { inputs: args.filter((arg) => arg === "-i").length, protocols: value("-protocol_whitelist"), formats: value("-format_whitelist") };
+  };
+
+  it("reads local files only, and only the demuxers it expects", () => {
+    const upload = { inputs: 1, protocols: "file", formats: WHITELIST };
+    expect(allowLists(splitArgs({ input: "/w/source", output: "/w/c.mkv", streamIndex: 0 }))).toEqual(upload);
+    expect(allowLists(decodedSplitArgs({ input: "/w/source", output: "/w/c.mkv", streamIndex: 0, startTime: 4 }))).toEqual(upload);
+    expect(allowLists(remuxForProbeArgs("/w/source", "/w/probe.mkv"))).toEqual(upload);
+    expect(allowLists(audioArgs({
+      input: "/w/source", streamIndex: 1, videoStartTime: 0, durationSeconds: 10, segmentSeconds: 4,
+      playlistPath: "/w/a.m3u8", segmentPattern: "/w/a-%05d.ts", threads: 1,
+    }))).toEqual(upload);
+    expect(allowLists(extractionArgs(
+      { ffmpegPath: "ffmpeg", inputPath: "/w/source", videoStreamIndex: 0 },
+      { candidateTimes: [1], posterSize: { width: 320, height: 180 }, interval: 1, tileCount: 2, tileSize: { width: 160, height: 90 } },
+      { candidates: ["/w/c0.rgb"], firstFrame: "/w/first.rgb", tiles: "/w/tiles.rgb" },
+    ))).toEqual(upload);
+    // A chunk is the upload's bytes too, and split only ever writes Matroska.
+    expect(allowLists(transcodeChunkArgs(CHUNK))).toEqual({ inputs: 1, protocols: "file", formats: "matroska" });
   });
 });

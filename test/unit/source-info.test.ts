@@ -1,7 +1,8 @@
 import { maxKeyframeGap } from "../../shared/media/source-info.ts";
 import { describe, expect, it } from "vitest";
 import { InvalidMediaError, PermanentError } from "../../shared/errors.ts";
-import { parsePacketCsv, safeInputOptions, type RawProbe, type RawStream } from "../../shared/media/probe.ts";
+import { parsePacketCsv } from "../../shared/media/packet-listing.ts";
+import { safeInputOptions, type RawProbe, type RawStream } from "../../shared/media/probe.ts";
 import {
   assertUsableContainer,
   chooseAudioStream,
@@ -12,7 +13,7 @@ import {
   type SourceLimits,
 } from "../../shared/media/source-info.ts";
 
-const LIMITS: SourceLimits = { maxDurationSeconds: 14_400, maxFileBytes: 1_000_000_000, maxWidth: 8192, maxHeight: 8192, maxStreams: 32 };
+const LIMITS: SourceLimits = { maxDurationSeconds: 14_400, maxFileBytes: 1_000_000_000, maxWidth: 8192, maxHeight: 8192, maxStreams: 32, maxPixels: 8192 * 4352 };
 
 const DISPLAY_MATRIX_MINUS_90 = [{ side_data_type: "Display Matrix", rotation: -90 }];
 
@@ -175,6 +176,28 @@ describe("assertUsableContainer", () => {
       "the video is 4320x8192; the largest accepted size is 8192x4320",
     );
   });
+
+  it("holds the picture as coded to the limits too, whatever its sample aspect ratio makes of it", () => {
+    // Displayed 16x64 (16384 / 1000 wide), decoded and filtered at 16384x64.
+    const squeezed: RawStream = { index: 0, codec_type: "video", width: 16384, height: 64, coded_width: 16384, coded_height: 64, sample_aspect_ratio: "1:1000" };
+    expect(rejection({ streams: [squeezed] })).toBe("the video's frames are 16384x64 pixels as stored; the largest accepted size is 8192x8192");
+    const square: RawStream = { index: 0, codec_type: "video", width: 8192, height: 8192 };
+    expect(rejection({ streams: [square] })).toBe(
+      "the video's frames are 8192x8192 pixels as stored, 67108864 in all; at most 35651584 are accepted",
+    );
+    // A coded size padded beyond the picture counts: it is what the decoder allocates.
+    const padded: RawStream = { index: 0, codec_type: "video", width: 8000, height: 64, coded_width: 8208, coded_height: 64 };
+    expect(rejection({ streams: [padded] })).toMatch(/^the video's frames are 8208x64 pixels as stored/);
+    // Portrait coded as such, within the limits: accepted.
+    const portrait: RawStream = { index: 0, codec_type: "video", width: 4320, height: 7680 };
+    expect(assertUsableContainer({ streams: [portrait] }, 1000, LIMITS).index).toBe(0);
+  });
+
+  it("rejects a file whose header claims more than the longest accepted video before reading its packets", () => {
+    const video: RawStream = { index: 0, codec_type: "video", width: 320, height: 240 };
+    expect(rejection({ format: { duration: "36000.000000" }, streams: [video] })).toBe("the file says it lasts 36000.0 s; the limit is 14400 s");
+    expect(assertUsableContainer({ format: { duration: "14400.000000" }, streams: [video] }, 1000, LIMITS).index).toBe(0);
+  });
 });
 
 describe("describeSource", () => {
@@ -258,6 +281,18 @@ describe("describeSource", () => {
     expect(() =>
       describeSource({ streams: [v] }, v, { frameCount: 250, firstPts: 0, lastPts: 9.96, keyframeTimes: [0], timestamped: true }, 1000, { ...OPTIONS, maxDurationSeconds: 5 }),
     ).toThrow("the video lasts 10.0 s; the limit is 5 s");
+  });
+
+  it("rejects a track with more frames a second than any recording has", () => {
+    const v: RawStream = { index: 0, codec_type: "video", width: 640, height: 360, avg_frame_rate: "25/1" };
+    // Two million packets one microsecond apart: two seconds of "video" a decoder would choke on.
+    const dense = { frameCount: 2_000_000, firstPts: 0, lastPts: 1.999999, keyframeTimes: [0], timestamped: true };
+    expect(() => describeSource({ streams: [v] }, v, dense, 1000, OPTIONS)).toThrow(
+      /^the video packs 2000000 frames into 2\.0 s, more than 1000 a second/,
+    );
+    // 240 fps slow motion is a real recording.
+    const slowMotion = { frameCount: 2400, firstPts: 0, lastPts: 9.9958, keyframeTimes: [0], timestamped: true };
+    expect(describeSource({ streams: [v] }, v, slowMotion, 1000, OPTIONS).video.frameCount).toBe(2400);
   });
 });
 
