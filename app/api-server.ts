@@ -13,6 +13,9 @@ import type { ApiDeps } from "../services/api/deps.ts";
 import { createS3DirectUploads } from "../services/api/direct-uploads.ts";
 import { listen, type RunningServer } from "../services/api/server.ts";
 
+/** S3 copies at most 5 GiB in one CopyObject. */
+const S3_SINGLE_COPY_MAX_BYTES = 5 * 1024 ** 3;
+
 /** Builds the API's dependencies from the opened store and queues: tus's store, direct uploads, health checks. */
 export async function createApiDeps(config: Readonly<Config>, logger: Logger, store: ObjectStore, queueSet: QueueSet): Promise<ApiDeps> {
   let tus: ApiDeps["tus"];
@@ -39,11 +42,18 @@ export async function createApiDeps(config: Readonly<Config>, logger: Logger, st
       forcePathStyle: s3.forcePathStyle,
     };
     // tus writes under uploads/, outside sources/: the bucket notification must not start ingest
-    // on a half-written upload or its .info file. Ingest reads the finished object where it is.
+    // on a half-written upload or its .info file. A finished upload is copied into place (S3
+    // CopyObject, up to 5 GiB; larger files go through presigned multipart uploads instead).
+    const datastore = new S3Store({ s3ClientConfig: { bucket: s3.bucket, ...clientConfig } });
     tus = {
-      datastore: new S3Store({ s3ClientConfig: { bucket: s3.bucket, ...clientConfig } }),
+      datastore,
       idPrefix: "uploads/",
-      finish: async (tusId) => tusId,
+      maxBytes: Math.min(config.limits.maxFileBytes, S3_SINGLE_COPY_MAX_BYTES),
+      async finish(tusId, sourceKey) {
+        await store.copy(tusId, sourceKey);
+        await datastore.remove(tusId);
+        return sourceKey;
+      },
     };
     directUploads = createS3DirectUploads(new S3Client(clientConfig), s3.bucket);
   }

@@ -20,9 +20,8 @@ export async function markVideoDeleted(store: ObjectStore, videoId: string, now:
 }
 
 /** Removes the video's source and everything under its folder except the tombstone. Safe to repeat. */
-export async function purgeVideoObjects(store: ObjectStore, videoId: string, extraPrefixes: readonly string[] = []): Promise<void> {
+export async function purgeVideoObjects(store: ObjectStore, videoId: string): Promise<void> {
   await store.deletePrefix(keys.sourcePrefix(videoId));
-  for (const prefix of extraPrefixes) await store.deletePrefix(prefix);
   const folder = keys.videoPrefix(videoId);
   const targets = new Set<string>();
   for (const object of await listAll(store, folder)) {

@@ -18,6 +18,8 @@ export interface ApiDeps {
     datastore: DataStore;
     /** Object key prefix of tus uploads inside the store's bucket (S3: `uploads/`), "" for the file store. */
     idPrefix: string;
+    /** Largest tus upload (default VODPIPE_MAX_FILE_BYTES). */
+    maxBytes?: number;
     /** Moves a finished tus upload to where ingest reads it; returns its object key. */
     finish(tusId: string, sourceKey: string): Promise<string>;
   };

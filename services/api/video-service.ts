@@ -39,9 +39,7 @@ export async function deleteVideo(deps: ApiDeps, videoId: string): Promise<void>
       deps.logger.warn({ err: error, videoId }, "could not remove the unfinished tus upload");
     });
   }
-  // A source outside sources/<id>/ (a finished tus upload on S3 stays where tus wrote it).
-  const extra = sourceKey && !sourceKey.startsWith(`sources/${videoId}/`) ? [sourceKey] : [];
-  await purgeVideoObjects(deps.store, videoId, extra);
+  await purgeVideoObjects(deps.store, videoId);
   await removeCatalogEntry(deps.store, videoId, stored.upload?.createdAt);
   deps.logger.info({ videoId, status: stored.job?.status ?? stored.upload?.status }, "video deleted");
 }

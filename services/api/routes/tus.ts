@@ -22,7 +22,7 @@ export function tusRoutes(deps: ApiDeps): Hono {
   const server = new TusServer({
     path: TUS_PATH,
     datastore: tus.datastore,
-    maxSize: deps.config.limits.maxFileBytes,
+    maxSize: tus.maxBytes ?? deps.config.limits.maxFileBytes,
     namingFunction: () => `${tus.idPrefix}${newVideoId()}`,
     generateUrl: (_req, { path, id }) => `${path}/${videoIdOf(id)}`,
     getFileIdFromRequest: (_req, lastPath) => (lastPath && isVideoId(lastPath) ? `${tus.idPrefix}${lastPath}` : undefined),
