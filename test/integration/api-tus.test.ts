@@ -33,7 +33,7 @@ function patch(url: string, offset: number, chunk: Buffer, headers: Record<strin
   return fetch(url, {
     method: "PATCH",
     headers: { ...TUS, "upload-offset": String(offset), "content-type": "application/offset+octet-stream", ...headers },
-    body: chunk,
+    body: new Uint8Array(chunk),
   });
 }
 
