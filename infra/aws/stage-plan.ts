@@ -81,7 +81,8 @@ export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
   },
   // Every stage may fail a video, so every stage sends to the webhook queue.
   webhook: {
-    memoryMb: 256, timeoutSeconds: 60, ephemeralMb: 512,
+    // Its bundle loads every stage's modules (sharp, the AWS SDK) at start: 512 MB leaves room for them.
+    memoryMb: 512, timeoutSeconds: 60, ephemeralMb: 512,
     reads: [job, webhooks], writes: [webhooks], deletes: [],
     sendsTo: [],
   },
