@@ -10,8 +10,12 @@ import { captureLogs } from "../support/capture-logs.ts";
 
 const workers: Worker[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(workers.splice(0).map((worker) => worker.stop()));
 });
+
+/** A sleep on the global timers, so that it follows the fake clock in tests that use one. */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 
 function startWorker(queue: MemoryQueue, handle: MessageHandler, overrides: Partial<WorkerOptions> = {}): Worker {
@@ -32,11 +36,12 @@ function startWorker(queue: MemoryQueue, handle: MessageHandler, overrides: Part
   return worker;
 }
 
+/** Waits (on the fake clock, when the test runs on one) until `predicate` holds. */
 async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(10);
+  for (let waited = 0; !predicate(); waited += 10) {
+    if (waited > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(10);
+    else await delay(10);
   }
 }
 
@@ -117,17 +122,18 @@ describe("memory queue (the test double other tests rely on)", () => {
 
 describe("createWorker", () => {
   it("keeps a handler slower than the visibility timeout invisible with heartbeats, then deletes once", async () => {
+    vi.useFakeTimers();
     const queue = createMemoryQueue("hb", { visibilityTimeoutSeconds: 1, maxReceiveCount: 5 });
     await queue.send('{"videoId":"v1"}');
     let handled = 0;
     startWorker(queue, async () => {
       handled++;
-      await delay(2500);
+      await sleep(2500);
     });
     await waitFor("the handler to start", () => handled === 1);
-    await delay(1300);
+    await vi.advanceTimersByTimeAsync(1300);
     expect(await queue.receive({ waitSeconds: 0 })).toEqual([]);
-    await delay(700);
+    await vi.advanceTimersByTimeAsync(700);
     expect(await queue.receive({ waitSeconds: 0 })).toEqual([]);
     await waitFor("the delete", () => queue.snapshot().length === 0);
 
@@ -141,6 +147,7 @@ describe("createWorker", () => {
   });
 
   it("does not retry a PermanentError: hook once, reason in the dead-letter queue, deleted once", async () => {
+    vi.useFakeTimers();
     const dlq = createMemoryQueue("perm-dlq", { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 });
     const queue = createMemoryQueue("perm", { visibilityTimeoutSeconds: 1, maxReceiveCount: 5 });
     await queue.send('{"videoId":"v7"}');
@@ -155,7 +162,7 @@ describe("createWorker", () => {
       { service: "ingest", deadLetter: dlq, onPermanentFailure: hook },
     );
     await waitFor("the delete", () => queue.snapshot().length === 0);
-    await delay(1200); // longer than the visibility timeout: a retry would have happened by now
+    await vi.advanceTimersByTimeAsync(1200); // longer than the visibility timeout: a retry would have happened by now
 
     expect(handled).toBe(1);
     expect(hook).toHaveBeenCalledTimes(1);
@@ -264,6 +271,7 @@ describe("createWorker", () => {
   });
 
   it("never runs more handlers at once than its concurrency", async () => {
+    vi.useFakeTimers();
     const queue = createMemoryQueue("conc", { visibilityTimeoutSeconds: 2, maxReceiveCount: 5 });
     await queue.sendBatch(["a", "b", "c", "d", "e"]);
     let current = 0;
@@ -275,7 +283,7 @@ describe("createWorker", () => {
         current++;
         most = Math.max(most, current);
         seen.push(message.body);
-        await delay(150);
+        await sleep(150);
         current--;
       },
       { concurrency: 2, visibilityTimeoutSeconds: 2, heartbeatSeconds: 1 },
@@ -286,6 +294,7 @@ describe("createWorker", () => {
     expect(seen.sort()).toEqual(["a", "b", "c", "d", "e"]);
     expect(callsOf(queue, "receive").every((call) => call.maxMessages <= 2)).toBe(true);
     expect(callsOf(queue, "delete")).toHaveLength(5);
+    vi.useRealTimers();
     await worker.stop();
     expect(worker.running).toBe(0);
   });
@@ -357,6 +366,7 @@ describe("createWorker", () => {
   });
 
   it("aborts a handler past the job timeout and schedules a retry", async () => {
+    vi.useFakeTimers();
     const queue = createMemoryQueue("timeout", { visibilityTimeoutSeconds: 2, maxReceiveCount: 5 });
     await queue.send("stuck");
     let abortReason: unknown;
@@ -377,6 +387,7 @@ describe("createWorker", () => {
   });
 
   it("aborts a handler whose heartbeat is rejected (it lost its message) and leaves the message alone", async () => {
+    vi.useFakeTimers();
     const queue = createMemoryQueue("lost", { visibilityTimeoutSeconds: 2, maxReceiveCount: 1 });
     const hook = vi.fn(async (_error: PermanentError, _message: ReceivedMessage) => {});
     await queue.send('{"videoId":"v4"}');
@@ -393,7 +404,7 @@ describe("createWorker", () => {
     );
     await waitFor("the abort", () => abortReason !== undefined);
     await waitFor("the handler to settle", () => worker.running === 0);
-    await delay(100);
+    await vi.advanceTimersByTimeAsync(100);
 
     expect((abortReason as Error).message).toBe("the worker lost its message (heartbeat rejected)");
     // Whoever holds the message now decides its fate: no delete, no retry delay, no failed job.
@@ -403,6 +414,7 @@ describe("createWorker", () => {
   });
 
   it("survives failing receive, heartbeat and delete calls", async () => {
+    vi.useFakeTimers();
     const queue = createMemoryQueue("flaky", { visibilityTimeoutSeconds: 1, maxReceiveCount: 5 });
     await queue.sendBatch(["first", "second"]);
     queue.failNext("receive", new Error("receive: socket hang up"));
@@ -414,7 +426,7 @@ describe("createWorker", () => {
       queue,
       async (message) => {
         handled.push(`${message.body}#${message.receiveCount}`);
-        await delay(400);
+        await sleep(400);
       },
       { logger },
     );
