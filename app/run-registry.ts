@@ -26,13 +26,15 @@ export interface RunRecord {
   tmpDir?: string;
   /** Embedded queues named with this prefix belong to this run alone. */
   queuePrefix?: string;
+  /** The videos the run processes (`videoId`: runs recorded before a run could hold several). */
+  videoIds?: string[];
   videoId?: string;
   children: TrackedChild[];
 }
 
 export interface Run {
   readonly record: Readonly<RunRecord>;
-  update(fields: Partial<Pick<RunRecord, "videoId">>): void;
+  update(fields: Partial<Pick<RunRecord, "videoIds">>): void;
   /** Removes the run file (the caller has removed its temp folder and queues). */
   end(): void;
 }
@@ -182,10 +184,11 @@ export async function cleanUpDeadRuns(config: Readonly<Config>, store: ObjectSto
     }
   }
   for (const { record } of dead) {
-    if (!record.videoId) continue;
-    const job = await readJob(store, record.videoId);
-    if (job?.status !== "processing") continue;
-    await markFailed(store, record.videoId, "interrupted: the vodpipe run processing it was killed before it finished; nothing was published", job, undefined, "interrupted");
+    for (const videoId of [...(record.videoIds ?? []), ...(record.videoId ? [record.videoId] : [])]) {
+      const job = await readJob(store, videoId);
+      if (job?.status !== "processing") continue;
+      await markFailed(store, videoId, "interrupted: the vodpipe run processing it was killed before it finished; nothing was published", job, undefined, "interrupted");
+    }
   }
   return dead;
 }

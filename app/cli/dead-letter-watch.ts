@@ -11,21 +11,20 @@ export interface DeadLetter {
 }
 
 /**
- * Long-polls every stage's dead-letter queue until `signal` aborts; the first message found is
- * kept (and `onLetter` called). For queues private to one job, where any dead letter means the
- * job cannot finish. Returns the function that reads what was found.
+ * Long-polls every stage's dead-letter queue until `signal` aborts, keeping what it finds (and
+ * calling `onLetter` each time). For queues private to one run, where any dead letter means a job
+ * of the run cannot finish. Returns the function that reads what was found so far.
  */
-export function watchDeadLetters(deadLetters: Readonly<Record<Stage, Queue>>, signal: AbortSignal, onLetter: () => void): () => DeadLetter | undefined {
-  let found: DeadLetter | undefined;
+export function watchDeadLetters(deadLetters: Readonly<Record<Stage, Queue>>, signal: AbortSignal, onLetter: () => void): () => readonly DeadLetter[] {
+  const found: DeadLetter[] = [];
   for (const stage of STAGES) {
     void (async () => {
-      while (!signal.aborted && !found) {
+      while (!signal.aborted) {
         try {
-          const [message] = await deadLetters[stage].receive({ maxMessages: 1, waitSeconds: 20, signal });
-          if (message && !found) {
-            found = { stage, body: message.body, receiveCount: message.receiveCount };
-            onLetter();
-          }
+          // Received and left hidden: each letter is kept once, and stays in the queue for `vodpipe queues`.
+          const messages = await deadLetters[stage].receive({ maxMessages: 10, waitSeconds: 20, visibilityTimeoutSeconds: 43_200, signal });
+          for (const message of messages) found.push({ stage, body: message.body, receiveCount: message.receiveCount });
+          if (messages.length > 0) onLetter();
         } catch {
           // The queue is closing, or failed for a moment: look again shortly.
           await sleep(1000, undefined, { signal }).catch(() => {});

@@ -9,15 +9,17 @@ import { FfmpegMissingCapabilityError } from "../../shared/media/ffmpeg-capabili
 import { runCheckCommand } from "./check-command.ts";
 import { runDoctorCommand } from "./doctor-command.ts";
 import { createApiDeps, startApiServer } from "../api-server.ts";
-import { processFile } from "./process-command.ts";
 import { cleanUpDeadRuns, openRun } from "../run-registry.ts";
+import { processFiles } from "./process-command.ts";
+import { createProgressDisplay } from "./progress-display.ts";
+import type { JobRecord } from "../../shared/job.ts";
 import { OutputFolderError } from "./output-folder.ts";
 import { runQueuesCommand, runRedriveCommand } from "./queues-command.ts";
 import { runSubmitCommand } from "./submit-command.ts";
 
 const USAGE = `usage: vodpipe <command>
 
-  process <file> [--out <dir>]   run the whole pipeline on one file, here, and write its HLS tree
+  process <file…> [--out <dir>]  run the whole pipeline on files, here, and write their HLS trees
   check <dir | master.m3u8>      check an HLS tree against Apple's authoring rules (JSON report)
   start                          the HTTP API (PORT, default 8080) and every stage's worker, until Ctrl-C
   api                            the HTTP API alone (workers run elsewhere: S3 + SQS)
@@ -143,20 +145,19 @@ async function runServer(command: "start" | "api", config: Readonly<Config>, io:
 }
 
 async function runProcess(args: string[], config: Readonly<Config>, io: Io): Promise<number> {
-  let file: string | undefined;
+  const files: string[] = [];
   let outDir: string | undefined;
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i]!;
     if (arg === "--out" || arg === "-o") outDir = args[++i];
     else if (arg.startsWith("--out=")) outDir = arg.slice(6);
-    else if (!file) file = arg;
-    else {
-      io.stderr.write(`vodpipe process: unexpected argument ${arg}\n`);
+    else if (arg.startsWith("-") && arg !== "-") {
+      io.stderr.write(`vodpipe process: unknown option ${arg}\n`);
       return 64;
-    }
+    } else files.push(arg);
   }
-  if (!file || (outDir !== undefined && !outDir)) {
-    io.stderr.write("usage: vodpipe process <file> [--out <dir>]\n");
+  if (files.length === 0 || (outDir !== undefined && !outDir)) {
+    io.stderr.write("usage: vodpipe process <file…> [--out <dir>]\n");
     return 64;
   }
   // Logs go to stderr at warn level here: the person at the terminal wants progress, not JSON.
@@ -167,34 +168,53 @@ async function runProcess(args: string[], config: Readonly<Config>, io: Io): Pro
     io.stderr.write(`vodpipe: ${signal}: stopping (again to quit at once)\n`);
     interrupt.abort(signal);
   });
-  let result;
+  const terminal = (stream: NodeJS.WritableStream) => (stream as { isTTY?: boolean }).isTTY === true;
+  const display = createProgressDisplay({
+    stream: io.stderr,
+    // Redrawn in place only when a person watches; plain lines in logs and pipes.
+    interactive: terminal(io.stdout) && terminal(io.stderr),
+    labels: files,
+    columns: (io.stderr as { columns?: number }).columns,
+  });
+  let outcome;
   try {
-    result = await processFile(config, logger, {
-      file,
-      outDir,
-      progress: (line) => io.stderr.write(`${line}\n`),
-      signal: interrupt.signal,
-    });
+    outcome = await processFiles(config, logger, { files, outDir, onProgress: display.update, signal: interrupt.signal });
   } catch (error) {
     if (!(error instanceof OutputFolderError)) throw error;
     io.stderr.write(`vodpipe process: ${error.message}\n`);
     return 73;
   } finally {
+    display.close();
     removeHandlers();
   }
-  if (result.interrupted) {
-    io.stderr.write(`vodpipe: interrupted; video ${result.videoId} is marked failed and nothing was published\n`);
+  if (outcome.interrupted) {
+    const videos = outcome.results.filter((result) => result.job.status !== "ready").map((result) => result.videoId);
+    const which = videos.length === 1 ? `video ${videos[0]} is` : `videos ${videos.join(", ")} are`;
+    io.stderr.write(`vodpipe: interrupted; ${which} marked failed and nothing was published\n`);
     return exitCodeForSignal(interrupt.signal.reason as NodeJS.Signals);
   }
-  if (result.job.status !== "ready") {
-    const because = result.job.failedBecause ?? "input";
-    if (because === "input") {
-      io.stderr.write(`vodpipe: rejected ${file}: ${result.job.reason ?? "unknown reason"}\n`);
-      return 2;
-    }
-    io.stderr.write(`vodpipe: failed ${file}: ${result.job.reason ?? "unknown reason"}\n`);
-    return 1;
+  const kinds = outcome.results.map((result) => resultKind(result.job));
+  if (files.length > 1) {
+    const counts = (["ready", "rejected", "failed"] as const).filter((kind) => kinds.includes(kind)).map((kind) => `${kinds.filter((k) => k === kind).length} ${kind}`);
+    io.stderr.write(`vodpipe: ${files.length} files: ${counts.join(", ")}\n`);
   }
-  io.stdout.write(`${result.outDir}/master.m3u8\n`);
+  for (const [index, result] of outcome.results.entries()) {
+    if (kinds[index] === "ready") {
+      if (files.length > 1) io.stderr.write(`vodpipe: ready ${result.file}: ${result.outDir}/master.m3u8\n`);
+      io.stdout.write(`${result.outDir}/master.m3u8\n`);
+    } else {
+      io.stderr.write(`vodpipe: ${kinds[index]} ${result.file}: ${result.job.reason ?? "unknown reason"}\n`);
+    }
+  }
+  // A failure that is not the input's (retries used up) outranks a rejected input.
+  if (kinds.includes("failed")) return 1;
+  if (kinds.includes("rejected")) return 2;
   return 0;
+}
+
+/** ready; rejected (the input cannot be made into a video); failed (vodpipe could not finish it). */
+function resultKind(job: JobRecord): "ready" | "rejected" | "failed" {
+  if (job.status === "ready") return "ready";
+  const because = job.failedBecause ?? "input";
+  return because === "input" ? "rejected" : "failed";
 }

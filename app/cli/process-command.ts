@@ -6,17 +6,22 @@ import { markFailed, readJob, type JobRecord } from "../../shared/job.ts";
 import { keys } from "../../shared/keys.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { serialize } from "../../shared/messages.ts";
-import { listAll } from "../../shared/ports.ts";
+import { listAll, type ObjectStore } from "../../shared/ports.ts";
+import type { FileProgress } from "./progress-display.ts";
+import { sourceKeyForFile } from "./submit-command.ts";
 import { assertOutputFolderUsable, writeOutputFolder } from "./output-folder.ts";
 import { cleanUpDeadRuns, openRun, type OpenedRun } from "../run-registry.ts";
-import { watchDeadLetters, deadLetterReason, type DeadLetter } from "./dead-letter-watch.ts";
+import { deadLetterReason, watchDeadLetters, type DeadLetter } from "./dead-letter-watch.ts";
 import { type PipelineEnvironment, openPipelineEnvironment, startStageWorkers, type EnvironmentOptions } from "../environment.ts";
 import { newVideoId } from "../../shared/video-id.ts";
+import { readVideoProgress } from "../../shared/progress/progress-records.ts";
+import { originalBody } from "../../shared/queue/queue-operations.ts";
+import { videoIdsOf } from "./queues-command.ts";
 
 export interface ProcessOptions extends EnvironmentOptions {
   file: string;
   outDir?: string;
-  /** Progress lines for people (stderr in the CLI). */
+  /** A line for people each time the video's stage changes (stderr in the bench). */
   progress?: (line: string) => void;
   /** How often the job is read besides after each settled message (a safety net; default 1000). */
   pollMilliseconds?: number;
@@ -35,21 +40,57 @@ export interface ProcessResult {
   interrupted?: boolean;
 }
 
-/**
- * The whole pipeline on one machine: the same queues and handlers as production, all in this
- * process. Uploads the file, waits for `ready` or `failed`, and copies the HLS tree out.
- */
+export interface ProcessFilesOptions extends Omit<ProcessOptions, "file" | "progress"> {
+  files: readonly string[];
+  /** Several files: each file's tree goes in a folder named after it inside this one. */
+  outDir?: string;
+  /** Each file's progress (by its index in `files`) whenever it is looked at. */
+  onProgress?: (index: number, progress: FileProgress) => void;
+}
+
+export interface ProcessFilesResult {
+  /** In the order of `files`. */
+  results: Array<ProcessResult & { file: string }>;
+  interrupted: boolean;
+}
+
+/** The whole pipeline on one file here; see processFiles. */
 export async function processFile(config: Readonly<Config>, logger: Logger, options: ProcessOptions): Promise<ProcessResult> {
-  const path = resolve(options.file);
-  if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`no such file: ${options.file}`);
+  const { file, progress, ...rest } = options;
+  let lastStage = "";
+  const { results, interrupted } = await processFiles(config, logger, {
+    ...rest,
+    files: [file],
+    onProgress: (_index, state) => {
+      if (state.stage !== lastStage) progress?.(`vodpipe: ${state.stage}`);
+      lastStage = state.stage;
+    },
+  });
+  const { file: _file, ...result } = results[0]!;
+  return interrupted ? { ...result, interrupted } : result;
+}
+
+/**
+ * The whole pipeline on one machine, for any number of files at once: the same queues and
+ * handlers as production, all in this process. Uploads every file, waits until each is `ready`
+ * or `failed`, and copies each ready tree out.
+ */
+export async function processFiles(config: Readonly<Config>, logger: Logger, options: ProcessFilesOptions): Promise<ProcessFilesResult> {
+  const paths = options.files.map((file) => resolve(file));
+  for (const [index, path] of paths.entries()) {
+    if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`no such file: ${options.files[index]}`);
+  }
+  const videoIds = paths.map(() => newVideoId());
+  const outDirs = outputFolders(paths, options.outDir, videoIds);
   // Refused before any work, so a wrong --out costs nothing.
-  if (options.outDir !== undefined) await assertOutputFolderUsable(options.outDir, config.dataDir);
+  if (options.outDir !== undefined) for (const outDir of outDirs) await assertOutputFolderUsable(outDir, config.dataDir);
   const opened = openRun(config, "process", { isolateQueues: true });
   try {
     const env = await openPipelineEnvironment(opened.config, logger, options);
     try {
       await cleanUpDeadRuns(config, env.deps.store, logger);
-      return await runJob(env, opened, config, options);
+      opened.run.update({ videoIds: [...videoIds] });
+      return await runJobs(env, opened, config, options, { paths, videoIds, outDirs });
     } finally {
       await env.close();
     }
@@ -58,74 +99,116 @@ export async function processFile(config: Readonly<Config>, logger: Logger, opti
   }
 }
 
-async function runJob(env: PipelineEnvironment, opened: OpenedRun, config: Readonly<Config>, options: ProcessOptions): Promise<ProcessResult> {
-  const path = resolve(options.file);
+async function runJobs(
+  env: PipelineEnvironment,
+  opened: OpenedRun,
+  config: Readonly<Config>,
+  options: ProcessFilesOptions,
+  { paths, videoIds, outDirs }: { paths: readonly string[]; videoIds: readonly string[]; outDirs: readonly string[] },
+): Promise<ProcessFilesResult> {
   const { store, queues } = env.deps;
-  // The job and its parts change only in handlers: look again whenever a worker settles a message.
+  // The jobs and their parts change only in handlers: look again whenever a worker settles a message.
   const settled = createWakeup();
   const workers = startStageWorkers(env, undefined, { onSettled: settled.notify });
-  const progress = options.progress ?? (() => {});
+  const report = options.onProgress ?? (() => {});
   const { signal } = options;
-  const videoId = newVideoId();
-  opened.run.update({ videoId });
-  const sourceKey = keys.source(videoId, extname(path).toLowerCase().replace(/[^.a-z0-9]/g, "").slice(0, 6));
-  // The run's queues are its own, so anything in their dead-letter queues is about this video.
+  const ended: Array<JobRecord | undefined> = paths.map(() => undefined);
+  // The run's queues are its own, so anything in their dead-letter queues is about its videos.
   const stopWatching = new AbortController();
-  const deadLetters = opened.run.record.queuePrefix
-    ? watchDeadLetters(env.queueSet.deadLetters, stopWatching.signal, settled.notify)
-    : () => undefined;
-  {
-    let ended: JobRecord | undefined;
-    try {
+  const deadLetters = opened.run.record.queuePrefix ? watchDeadLetters(env.queueSet.deadLetters, stopWatching.signal, settled.notify) : () => [];
+  try {
+    for (const [index, path] of paths.entries()) {
+      if (signal?.aborted) break;
+      report(index, { percent: 0, stage: "uploading", etaSeconds: null });
+      const sourceKey = sourceKeyForFile(videoIds[index]!, path);
       await store.upload(sourceKey, path);
-      await queues.ingest.send(serialize({ type: "source-uploaded", version: 1, videoId, sourceKey, originalName: basename(path) }));
-      progress(`vodpipe: processing ${basename(path)} as video ${videoId}`);
-      ended = await waitForEnd(env.deps.store, videoId, progress, (ms) => settled.wait(ms, signal), options.pollMilliseconds ?? 1000, signal, deadLetters);
-    } finally {
-      stopWatching.abort();
-      // Interrupted (or failing): the running handlers are aborted, so their ffmpegs die with us.
-      await Promise.all(workers.map((worker) => worker.stop({ abortRunning: ended?.status !== "ready" })));
+      await queues.ingest.send(serialize({ type: "source-uploaded", version: 1, videoId: videoIds[index]!, sourceKey, originalName: basename(path) }));
+      report(index, { percent: 0, stage: "queued", etaSeconds: null });
     }
-    if (!ended) {
-      const reason = `interrupted (${String(signal?.reason ?? "aborted")}) before it finished; nothing was published: run the command again`;
-      return { videoId, job: await markFailed(store, videoId, reason, { sourceKey, originalName: basename(path) }, undefined, "interrupted"), interrupted: true };
-    }
-    if (ended.status !== "ready") return { videoId, job: ended };
-    const outDir = resolve(options.outDir ?? join("out", videoId));
-    await writeOutputFolder(outDir, config.dataDir, (dir) => copyTree(store, keys.outputPrefix(videoId), dir));
-    return { videoId, job: ended, outDir };
+    const watch = { store, videoIds, ended, report, deadLetters, pollMilliseconds: options.pollMilliseconds ?? 1000, signal };
+    await waitForEnds(watch, (ms) => settled.wait(ms, signal));
+  } finally {
+    stopWatching.abort();
+    // Interrupted, or a video failed: the running handlers are aborted, so their ffmpegs die with us.
+    const abortRunning = ended.some((job) => job?.status !== "ready");
+    await Promise.all(workers.map((worker) => worker.stop({ abortRunning })));
+  }
+  const interrupted = ended.some((job) => job === undefined);
+  const results = await Promise.all(
+    paths.map(async (path, index) => {
+      const videoId = videoIds[index]!;
+      const base = { file: options.files[index]!, videoId };
+      const job = ended[index];
+      if (!job) {
+        const reason = `interrupted (${String(signal?.reason ?? "aborted")}) before it finished; nothing was published: run the command again`;
+        const fallback = { sourceKey: sourceKeyForFile(videoId, path), originalName: basename(path) };
+        return { ...base, job: await markFailed(store, videoId, reason, fallback, undefined, "interrupted") };
+      }
+      if (job.status !== "ready") return { ...base, job };
+      await writeOutputFolder(outDirs[index]!, config.dataDir, (dir) => copyTree(store, keys.outputPrefix(videoId), dir));
+      return { ...base, job, outDir: outDirs[index]! };
+    }),
+  );
+  return { results, interrupted };
+}
+
+/**
+ * Where each file's tree goes: one file, `outDir` itself; several, a folder per file inside
+ * `outDir` named after it (`clip.mp4` → `clip`, `clip-2` for a second `clip.mov`). Without
+ * `outDir`, `out/<videoId>`.
+ */
+export function outputFolders(paths: readonly string[], outDir: string | undefined, videoIds: readonly string[]): string[] {
+  if (outDir === undefined) return videoIds.map((videoId) => resolve("out", videoId));
+  if (paths.length === 1) return [resolve(outDir)];
+  const taken = new Set<string>();
+  return paths.map((path) => {
+    const stem = basename(path, extname(path)).replace(/[^\p{L}\p{N}._ -]/gu, "_").replace(/^[.\s]+/, "") || "video";
+    let name = stem;
+    for (let n = 2; taken.has(name.toLowerCase()); n += 1) name = `${stem}-${n}`;
+    taken.add(name.toLowerCase());
+    return resolve(outDir, name);
+  });
+}
+
+interface EndWatch {
+  store: ObjectStore;
+  videoIds: readonly string[];
+  ended: Array<JobRecord | undefined>;
+  report: (index: number, progress: FileProgress) => void;
+  deadLetters: () => readonly DeadLetter[];
+  pollMilliseconds: number;
+  signal: AbortSignal | undefined;
+}
+
+/** Fills `ended` as the videos end; returns when all have, or when `signal` aborts. */
+async function waitForEnds(watch: EndWatch, nextChange: (timeoutMs: number) => Promise<void>): Promise<void> {
+  const { store, videoIds, ended, report, signal } = watch;
+  const end = (index: number, job: JobRecord) => {
+    ended[index] = job;
+    report(index, { percent: job.status === "ready" ? 100 : 0, stage: job.status, etaSeconds: null });
+  };
+  while (!signal?.aborted && ended.some((job) => job === undefined)) {
+    const letters = watch.deadLetters();
+    await Promise.all(
+      videoIds.map(async (videoId, index) => {
+        if (ended[index]) return;
+        const job = await readJob(store, videoId);
+        if (job && job.status !== "processing") return end(index, job);
+        const letter = letters.find((found) => isAbout(found, videoId, videoIds));
+        if (letter) return end(index, await markFailed(store, videoId, deadLetterReason(letter), job ?? { sourceKey: "" }, undefined, "processing"));
+        const progress = await readVideoProgress(store, job, job ? "processing" : "queued", Date.now());
+        report(index, { percent: progress.percent, stage: progress.stage ?? "processing", etaSeconds: progress.etaSeconds });
+      }),
+    );
+    if (ended.every((job) => job !== undefined)) return;
+    await nextChange(watch.pollMilliseconds);
   }
 }
 
-/** The job once it is ready or failed; undefined if `signal` is aborted first. */
-async function waitForEnd(
-  store: Parameters<typeof readJob>[0],
-  videoId: string,
-  progress: (line: string) => void,
-  nextChange: (timeoutMs: number) => Promise<void>,
-  pollMilliseconds: number,
-  signal: AbortSignal | undefined,
-  deadLetter: () => DeadLetter | undefined,
-): Promise<JobRecord | undefined> {
-  let last = "";
-  for (;;) {
-    if (signal?.aborted) return undefined;
-    const job = await readJob(store, videoId);
-    if (job && job.status !== "processing") return job;
-    const letter = deadLetter();
-    if (letter) return markFailed(store, videoId, deadLetterReason(letter), job ?? { sourceKey: "" }, undefined, "processing");
-    let line = "ingesting";
-    if (job?.plan) {
-      const done = (await listAll(store, keys.partsPrefix(videoId))).length;
-      const chunks = plural(job.plan.chunks.chunks.length, "chunk");
-      const renditions = plural(job.plan.renditions.length, "rendition");
-      line = `${done}/${job.plan.parts.length} parts done (${chunks} × ${renditions}${job.plan.hasAudio ? ", audio" : ""}, thumbnails)`;
-      if (done === job.plan.parts.length) line = "publishing";
-    }
-    if (line !== last) progress(`vodpipe: ${line}`);
-    last = line;
-    await nextChange(pollMilliseconds);
-  }
+/** Whether a dead letter ends this video: it names it, or names no video of the run at all. */
+function isAbout(letter: DeadLetter, videoId: string, videoIds: readonly string[]): boolean {
+  const named = videoIdsOf(originalBody(letter.body));
+  return named.includes(videoId) || !named.some((id) => videoIds.includes(id));
 }
 
 /**
@@ -161,12 +244,8 @@ function createWakeup(): { notify: () => void; wait: (ms: number, signal?: Abort
   };
 }
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
-
 /** Copies every object under a prefix into a new, empty folder. */
-async function copyTree(store: Parameters<typeof readJob>[0], prefix: string, outDir: string): Promise<void> {
+async function copyTree(store: ObjectStore, prefix: string, outDir: string): Promise<void> {
   for (const object of await listAll(store, prefix)) {
     const target = join(outDir, object.key.slice(prefix.length));
     await mkdir(dirname(target), { recursive: true });
