@@ -46,6 +46,8 @@ export class ApiError extends Error {
 
 /** The sentence for a failed request: the API's own `{ error: { message } }` when it sent one. Pure. */
 export function errorMessageFrom(status: number, body: string): string {
+  // The API tells a program which header to send; a person on this page needs the field instead.
+  if (status === 401) return "This server needs an API key for this. Enter it under “API key”, then try again.";
   try {
     const parsed = JSON.parse(body) as { error?: { message?: unknown } | string; message?: unknown };
     const message = typeof parsed.error === "object" ? parsed.error?.message : (parsed.error ?? parsed.message);
@@ -54,7 +56,7 @@ export function errorMessageFrom(status: number, body: string): string {
     // Not JSON (a proxy's HTML page, say): fall through to the status.
   }
   if (status === 0) return "The server could not be reached. Check your connection and try again.";
-  if (status === 401 || status === 403) return "The server needs an API key for this. Enter it under “API key” and try again.";
+  if (status === 403) return "The server refused this (HTTP 403).";
   if (status === 413) return "The file is larger than this server accepts.";
   if (status >= 500) return `The server failed (HTTP ${status}). Try again in a moment.`;
   return `The server answered HTTP ${status}.`;

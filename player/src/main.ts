@@ -10,7 +10,15 @@ let current: View | null = null;
 let list: ReturnType<typeof createVideoList> | null = null;
 
 // One uploader for the page's life: its uploads go on while the viewer watches something else.
-const uploader = createUploader({ onVideoChanged: () => list?.refresh() });
+const uploader = createUploader({
+  onVideoChanged: () => list?.refresh(),
+  onKeyNeeded: () => {
+    const settings = document.querySelector<HTMLDetailsElement>(".key-settings");
+    if (!settings) return;
+    settings.open = true;
+    settings.querySelector("input")?.focus();
+  },
+});
 
 function libraryView(): View {
   list = createVideoList();

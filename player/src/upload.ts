@@ -30,6 +30,8 @@ export function videoIdFromUploadUrl(url: string): string | null {
 export interface UploadHooks {
   /** A video appeared or changed state: the list should look again. */
   onVideoChanged(): void;
+  /** The server refused an upload for want of an API key. */
+  onKeyNeeded(): void;
 }
 
 export interface Uploader {
@@ -153,7 +155,9 @@ function createUploadCard(file: File, hooks: UploadHooks): HTMLLIElement {
     },
     onError(error) {
       const response = (error as tus.DetailedError).originalResponse;
-      const message = response ? errorMessageFrom(response.getStatus(), response.getBody()) : errorMessageFrom(0, "");
+      const code = response?.getStatus() ?? 0;
+      const message = errorMessageFrom(code, response?.getBody() ?? "");
+      if (code === 401) hooks.onKeyNeeded();
       setState("error");
       status.textContent = "Upload failed";
       detail.textContent = message;
@@ -171,6 +175,8 @@ function createUploadCard(file: File, hooks: UploadHooks): HTMLLIElement {
     detail.removeAttribute("role");
     pause.textContent = "Pause";
     pause.setAttribute("aria-label", `Pause upload of ${file.name}`);
+    // The key may have been entered since the last attempt.
+    upload.options.headers = authHeaders();
     upload.start();
   };
   pause.addEventListener("click", () => {

@@ -327,3 +327,44 @@ describe("the player page in Chromium", () => {
     }
   });
 });
+
+describe("the player page with an API key configured", () => {
+  const KEY = "e2e-key-0123456789abcdef";
+  let keyed: VodpipeServer;
+  let keyRoot: string;
+  let keyBrowser: Browser;
+
+  beforeAll(async () => {
+    keyRoot = await mkdtemp(join(tmpdir(), "vodpipe-e2e-key-"));
+    await mkdir(join(keyRoot, "tmp"));
+    keyed = await startVodpipeServer({ ...FAST_TEST_ENV, VODPIPE_API_KEY: KEY, VODPIPE_DATA_DIR: join(keyRoot, "data"), VODPIPE_TMP_DIR: join(keyRoot, "tmp") });
+    keyBrowser = await launchChromium({ viewport: { width: 1280, height: 800 } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await keyBrowser?.close();
+    const code = await keyed?.stop();
+    await rm(keyRoot, { recursive: true, force: true });
+    expect(code).toBe(0);
+  }, 60_000);
+
+  it("asks for the key when an upload is refused, and uploads once it is entered", async () => {
+    const tab = keyBrowser.context.pages()[0] ?? (await keyBrowser.context.newPage());
+    tab.on("pageerror", (error) => pageErrors.push(error.message));
+    await tab.goto(keyed.url);
+    const chooser = tab.waitForEvent("filechooser");
+    await tab.getByRole("button", { name: "Choose video files to upload" }).click();
+    await (await chooser).setFiles(BROKEN);
+    const card = tab.locator(".upload-card").first();
+    await expect.poll(() => card.getAttribute("data-state"), { timeout: 20_000 }).toBe("error");
+    expect(await card.locator(".card-detail").textContent()).toBe("This server needs an API key for this. Enter it under “API key”, then try again.");
+    expect(await tab.locator(".key-settings").getAttribute("open")).not.toBeNull();
+    await shoot(tab, "15-api-key-needed");
+
+    await tab.getByLabel("API key", { exact: true }).fill(KEY);
+    await tab.getByRole("button", { name: "Save" }).click();
+    await card.getByRole("button", { name: "Retry upload of broken_html_page.mp4" }).click();
+    // Accepted and processed: the broken file ends failed with its reason, not refused.
+    await expect.poll(() => card.getAttribute("data-state"), { timeout: 60_000 }).toBe("failed");
+  });
+});

@@ -49,6 +49,9 @@ describe("hls.js errors as the viewer sees them", () => {
   it("shows the API's error sentence, or one made from the status", () => {
     expect(errorMessageFrom(413, '{"error":{"status":413,"message":"The file is larger than 20 GiB."}}')).toBe("The file is larger than 20 GiB.");
     expect(errorMessageFrom(502, "<html>Bad gateway</html>")).toBe("The server failed (HTTP 502). Try again in a moment.");
+    expect(errorMessageFrom(401, '{"error":{"status":401,"message":"This route needs an API key: send it as `Authorization: Bearer <VODPIPE_API_KEY>`."}}')).toBe(
+      "This server needs an API key for this. Enter it under “API key”, then try again.",
+    );
     expect(errorMessageFrom(0, "")).toBe("The server could not be reached. Check your connection and try again.");
   });
 });
