@@ -2,7 +2,7 @@ import { loadConfig } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import type { Stage } from "../shared/messages.ts";
 import { createSqsLambdaHandler, type SqsLambdaHandler } from "../shared/consumer/lambda.ts";
-import { runUntilSignalled } from "../shared/consumer/worker.ts";
+import { runUntilSignalled } from "../shared/consumer/stop-signals.ts";
 import { failJobHook, openPipelineEnvironment, startStageWorkers, type PipelineEnvironment } from "./environment.ts";
 import { createStageHandlers } from "./stage-handlers.ts";
 

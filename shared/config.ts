@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 import { DEFAULT_LADDER, RUNG_TABLE, type Rung } from "./media/ladder-table.ts";
+import type { SourceLimits } from "./media/source-info.ts";
 
 /**
  * Every setting vodpipe reads, validated once. Only entry files (CLI, worker, lambda) call
@@ -106,14 +107,7 @@ export interface Config {
     ladder: readonly Rung[];
     maxFrameRate: number;
   };
-  limits: {
-    maxDurationSeconds: number;
-    maxFileBytes: number;
-    maxWidth: number;
-    maxHeight: number;
-    maxStreams: number;
-    /** Pixels in one frame as coded (before the sample aspect ratio stretches it). */
-    maxPixels: number;
+  limits: SourceLimits & {
     /** Packets of all video streams together that ingest will list before it gives up on a file. */
     maxVideoPackets: number;
   };

@@ -4,7 +4,7 @@ import { createLogger } from "../../shared/logger.ts";
 import { STAGES, type Stage } from "../../shared/messages.ts";
 import { setupQueues } from "../../shared/queue/queue-set.ts";
 import { openPipelineEnvironment, startStageWorkers } from "../environment.ts";
-import { exitCodeForSignal, onStopSignals, runUntilSignalled } from "../../shared/consumer/worker.ts";
+import { exitCodeForSignal, onStopSignals, runUntilSignalled } from "../../shared/consumer/stop-signals.ts";
 import { FfmpegMissingCapabilityError } from "../../shared/media/ffmpeg-capabilities.ts";
 import { runCheckCommand } from "./check-command.ts";
 import { runDoctorCommand } from "./doctor-command.ts";

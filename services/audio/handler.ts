@@ -4,26 +4,18 @@ import { RetryableError } from "../../shared/errors.ts";
 import { partNames } from "../../shared/keys.ts";
 import { audioArgs } from "../../shared/media/encode-args.ts";
 import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
-import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
-import { runPartOnce, type PartDeps } from "../../shared/pipeline/fan-in.ts";
+import { runPartOnce, type EncodingPartDeps } from "../../shared/pipeline/fan-in.ts";
 import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
 import { uploadSegments } from "../../shared/pipeline/segment-upload.ts";
 import { deadlineOptions } from "../../shared/media/deadlines.ts";
-import type { DeadlineConfig } from "../../shared/media/deadlines.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { startProgressReporter } from "../../shared/progress/progress-records.ts";
 
 export const AUDIO_RENDITION_NAME = "audio";
 
 /** audio reads the source and writes its rendition; its only hand-over is the fan-in to publish. */
-export interface AudioDeps extends PartDeps {
-  /** Child-process deadlines. */
-  deadlines: DeadlineConfig;
-  binaries: Pick<FfmpegBinaries, "ffmpeg">;
-  /** ffmpeg threads. */
-  threads: number;
-}
+export type AudioDeps = EncodingPartDeps;
 
 /** audio: the whole track once, as its own HLS rendition, exactly as long as the video. */
 export function createAudioHandler(deps: AudioDeps): MessageHandler {

@@ -2,24 +2,17 @@ import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { keys, partNames } from "../../shared/keys.ts";
 import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
-import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
-import { runPartOnce, type PartDeps } from "../../shared/pipeline/fan-in.ts";
+import { runPartOnce, type EncodingPartDeps } from "../../shared/pipeline/fan-in.ts";
 import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
 import { contentTypeForKey } from "../../shared/storage/object-key.ts";
-import { deadlineOptions, type DeadlineConfig } from "../../shared/media/deadlines.ts";
+import { deadlineOptions } from "../../shared/media/deadlines.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { renderThumbnails } from "./render-thumbnails.ts";
 
 export const THUMBNAILS_FOLDER = "thumbnails";
 
 /** thumbnails reads the source and writes images; its only hand-over is the fan-in to publish. */
-export interface ThumbnailsDeps extends PartDeps {
-  /** Child-process deadlines. */
-  deadlines: DeadlineConfig;
-  binaries: Pick<FfmpegBinaries, "ffmpeg">;
-  /** ffmpeg threads for the frame extraction. */
-  threads: number;
-}
+export type ThumbnailsDeps = EncodingPartDeps;
 
 /** thumbnails: poster in several sizes and a storyboard (sprites + WebVTT), from the source. */
 export function createThumbnailsHandler(deps: ThumbnailsDeps): MessageHandler {

@@ -3,15 +3,13 @@ import { join } from "node:path";
 import { RetryableError } from "../../shared/errors.ts";
 import { keys, partNames } from "../../shared/keys.ts";
 import { transcodeChunkArgs } from "../../shared/media/encode-args.ts";
-import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
-import { runPartOnce, type PartDeps } from "../../shared/pipeline/fan-in.ts";
+import { runPartOnce, type EncodingPartDeps } from "../../shared/pipeline/fan-in.ts";
 import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { SegmentRecord } from "../../shared/pipeline/part-record.ts";
 import { uploadSegments } from "../../shared/pipeline/segment-upload.ts";
 import { expectedChunkSegments } from "../../shared/pipeline/verify-segments.ts";
 import { deadlineOptions } from "../../shared/media/deadlines.ts";
-import type { DeadlineConfig } from "../../shared/media/deadlines.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { startProgressReporter } from "../../shared/progress/progress-records.ts";
 
@@ -25,11 +23,7 @@ export interface ThreadSettings {
 }
 
 /** transcode reads its chunk and writes video segments; its only hand-over is the fan-in to publish. */
-export interface TranscodeDeps extends PartDeps, ThreadSettings {
-  /** Child-process deadlines. */
-  deadlines: DeadlineConfig;
-  binaries: Pick<FfmpegBinaries, "ffmpeg">;
-}
+export interface TranscodeDeps extends EncodingPartDeps, ThreadSettings {}
 
 /**
  * A job with fewer chunks than the transcode concurrency leaves cores idle: its chunks get every

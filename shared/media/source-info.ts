@@ -56,6 +56,7 @@ export interface SourceLimits {
   maxWidth: number;
   maxHeight: number;
   maxStreams: number;
+  /** Pixels in one frame as coded (before the sample aspect ratio stretches it). */
   maxPixels: number;
 }
 

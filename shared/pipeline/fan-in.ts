@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { readJob } from "../job.ts";
 import { keys } from "../keys.ts";
+import type { DeadlineConfig } from "../media/deadlines.ts";
+import type { FfmpegBinaries } from "../media/ffmpeg-binaries.ts";
 import { listAll } from "../ports.ts";
 import { isoNow } from "./clock.ts";
 import { failJobOnPermanentError, type ActiveJob, type JobStoreDeps } from "./job-guard.ts";
@@ -11,6 +13,14 @@ import { withTempDir, type TempDirSettings } from "./temp-dir.ts";
 /** What a part of a job (a chunk, the audio, the thumbnails) needs to record itself and fan in. */
 export interface PartDeps extends JobStoreDeps, TempDirSettings {
   send: Senders<"publish">;
+}
+
+/** A part made by running ffmpeg: the binary, its child-process deadlines and its threads too. */
+export interface EncodingPartDeps extends PartDeps {
+  binaries: Pick<FfmpegBinaries, "ffmpeg">;
+  deadlines: DeadlineConfig;
+  /** ffmpeg threads. */
+  threads: number;
 }
 
 export async function partExists(deps: Pick<PartDeps, "store">, videoId: string, part: string): Promise<boolean> {

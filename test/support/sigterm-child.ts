@@ -5,7 +5,8 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { createLogger } from "../../shared/logger.ts";
 import type { Queue } from "../../shared/ports.ts";
-import { createWorker, runUntilSignalled } from "../../shared/consumer/worker.ts";
+import { createWorker } from "../../shared/consumer/worker.ts";
+import { runUntilSignalled } from "../../shared/consumer/stop-signals.ts";
 import { createMemoryQueue } from "./memory-queue.ts";
 
 const handlerMs = Number(process.env.HANDLER_MS ?? 1500);
