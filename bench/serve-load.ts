@@ -55,7 +55,8 @@ try {
   const results = [];
   try {
     for (const target of targets) {
-      const result = await autocannon({ url: `${server.url}${target.path}`, connections, duration: seconds });
+      // The load runs in a worker thread, so the client does not share the server's event loop.
+      const result = await autocannon({ url: `${server.url}${target.path}`, connections, duration: seconds, workers: 1 });
       results.push({
         target: target.name,
         requestsPerSecond: Math.round(result.requests.average),

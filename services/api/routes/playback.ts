@@ -162,6 +162,20 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
   return header.split(",").some((candidate) => strip(candidate) === strip(etag));
 }
 
-function toWeb(stream: Readable): ReadableStream {
-  return Readable.toWeb(stream) as ReadableStream;
+/**
+ * A web stream that pulls whole chunks from the file stream (64 KiB reads). Readable.toWeb
+ * measured several times slower here under many concurrent requests.
+ */
+function toWeb(stream: Readable): ReadableStream<Uint8Array> {
+  const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await chunks.next();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel() {
+      stream.destroy();
+    },
+  });
 }
