@@ -14,6 +14,7 @@ import { createS3ObjectStore } from "../../shared/storage/s3-object-store.ts";
 import { createSqsClient } from "../../shared/queue/sqs-queue.ts";
 import { openQueueSet } from "../../shared/queue/queue-set.ts";
 import { loadConfig } from "../../shared/config.ts";
+import { STAGES } from "../../shared/messages.ts";
 import { startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
 import { mediaFile, standIn } from "../support/media.ts";
 import { FAST_TEST_ENV } from "../support/pipeline-harness.ts";
@@ -51,7 +52,7 @@ function s3Event(eventName: string, bucket: string, key: string, size: number, e
 /** S3 events carry the ETag without the quotes HTTP puts around it. */
 const unquoted = (etag: string | undefined) => (etag ?? "").replace(/"/g, "");
 
-const STAGE_PROCESSES = ["ingest", "split", "transcode", "transcode", "audio", "thumbnails", "publish"] as const;
+const STAGE_PROCESSES = ["ingest", "split", "transcode", "transcode", "audio", "thumbnails", "publish", "webhook"] as const;
 
 describe("every stage in its own process, on S3 + SQS", () => {
   let faux: FauxAws;
@@ -171,7 +172,7 @@ describe("every stage in its own process, on S3 + SQS", () => {
     expect(ingest.logs.filter((line) => line.msg === "message handled")).toHaveLength(2);
     const queuesReport = await run(process.execPath, ["bin/vodpipe.js", "queues", "--json"], { cwd: ROOT, env: { ...process.env, ...env } });
     const stages = (JSON.parse(queuesReport.stdout) as { stages: Array<{ stage: string; deadLetters: number; waiting: number }> }).stages;
-    expect(stages.map((row) => [row.stage, row.waiting, row.deadLetters])).toEqual(STAGE_PROCESSES.filter((s, i, all) => all.indexOf(s) === i).map((stage) => [stage, 0, 0]));
+    expect(stages.map((row) => [row.stage, row.waiting, row.deadLetters])).toEqual(STAGES.map((stage) => [stage, 0, 0]));
   });
 
   it("SIGKILL of a transcode worker holding a chunk: the chunk comes back to the other worker, the video ends ready, nothing half-published", async () => {
@@ -218,7 +219,7 @@ describe("every stage in its own process, on S3 + SQS", () => {
 
   it("SIGTERM stops every other worker cleanly (exit status 0) with nothing left in its temp folder", async () => {
     const running = workers.filter((worker) => worker.child.exitCode === null && worker.child.signalCode === null);
-    expect(running.map((worker) => worker.name)).toEqual(["ingest", "split", "transcode-2", "audio", "thumbnails", "publish"]);
+    expect(running.map((worker) => worker.name)).toEqual(["ingest", "split", "transcode-2", "audio", "thumbnails", "publish", "webhook"]);
     for (const worker of running) worker.child.kill("SIGTERM");
     const exits = await Promise.all(running.map((worker) => worker.exit));
     expect(exits).toEqual(running.map(() => ({ code: 0, signal: null })));
