@@ -25,6 +25,9 @@ export interface ToolFailure {
 
 /** stderr patterns that put the blame on the input, each with what to tell the uploader. */
 const INPUT_FAULTS: ReadonlyArray<[RegExp, string]> = [
+  [/Number of streams exceeds max_streams/i, "the file declares more than 1000 streams, far more than any video has"],
+  // Damaged headers, as the hostile-input suite's mutated files show them.
+  [/error reading header|Failed to read frame size|Invalid NAL unit size in extradata/i, "the file is damaged or not a video ffmpeg can read (its headers are broken); upload the original recording again"],
   [/moov atom not found/i, "the file is incomplete or not a video: its index (moov atom) is missing, as after an interrupted upload of a phone recording; upload the complete file"],
   [/not on whitelist|Unknown input format|Unknown format/i, "the file's format is not an accepted video container (MP4, MOV, WebM/MKV, MPEG-TS, AVI, FLV, DV, MPEG…)"],
   [/unknown timestamp|non monotonically increasing dts|Timestamps are unset/i, "the video's packets carry no usable timestamps, so it could not be cut into chunks; re-save it with a current encoder (for example as MP4)"],
