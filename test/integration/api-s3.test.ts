@@ -1,0 +1,130 @@
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig, type Config } from "../../shared/config.ts";
+import { writeJob } from "../../shared/job.ts";
+import { keys } from "../../shared/keys.ts";
+import { silentLogger } from "../../shared/logger.ts";
+import { parseMessage } from "../../shared/messages.ts";
+import { openQueueSet, setupQueues, type QueueSet } from "../../shared/queue/queue-set.ts";
+import { createObjectStore } from "../../shared/storage/create-object-store.ts";
+import type { ObjectStore } from "../../shared/ports.ts";
+import { createApiDeps } from "../../app/api-server.ts";
+import { createApp } from "../../services/api/app.ts";
+import type { ApiDeps } from "../../services/api/deps.ts";
+import { startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
+
+let faux: FauxAws;
+let root: string;
+let env: Record<string, string>;
+let config: Readonly<Config>;
+let store: ObjectStore;
+let queueSet: QueueSet;
+let deps: ApiDeps;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  faux = await startFauxAws();
+  root = await mkdtemp(join(tmpdir(), "vodpipe-api-s3-"));
+  const bucket = uniqueName("vodpipe-api");
+  // The SDK's default credential chain (what `vodpipe api` uses) reads these.
+  process.env.AWS_ACCESS_KEY_ID = faux.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = faux.credentials.secretAccessKey;
+  const s3 = new S3Client({ endpoint: faux.endpoint, region: faux.region, credentials: faux.credentials, forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  s3.destroy();
+  env = {
+    VODPIPE_DATA_DIR: join(root, "data"),
+    VODPIPE_STORAGE: "s3",
+    VODPIPE_S3_BUCKET: bucket,
+    VODPIPE_S3_ENDPOINT: faux.endpoint,
+    VODPIPE_QUEUE: "sqs",
+    VODPIPE_SQS_ENDPOINT: faux.endpoint,
+    VODPIPE_AWS_REGION: faux.region,
+    VODPIPE_QUEUE_PREFIX: `${uniqueName("api")}-`,
+    VODPIPE_WAIT_SECONDS: "0",
+    VODPIPE_LOG_LEVEL: "silent",
+  };
+  config = loadConfig(env);
+  await setupQueues(config);
+  store = createObjectStore(config);
+  queueSet = await openQueueSet(config);
+  deps = await createApiDeps(config, silentLogger(), store, queueSet);
+});
+
+afterAll(async () => {
+  await queueSet?.close();
+  await faux?.stop();
+  await rm(root, { recursive: true, force: true });
+  process.env = savedEnv;
+});
+
+async function readyVideo(id: string): Promise<void> {
+  await store.put(keys.output(id, "master.m3u8"), "#EXTM3U\n");
+  await store.put(keys.output(id, "360p/seg-00000.ts"), Buffer.alloc(2000, 0x47));
+  const at = new Date().toISOString();
+  await writeJob(store, { videoId: id, status: "ready", sourceKey: keys.source(id, ".mp4"), createdAt: at, updatedAt: at });
+}
+
+describe("the API alone on S3 + SQS (vodpipe api)", () => {
+  it("answers /healthz with the bucket and every SQS queue", async () => {
+    const response = await createApp(deps).request("/healthz");
+    expect(response.status).toBe(200);
+    expect(Object.keys(((await response.json()) as { checks: object }).checks)).toContain("queue:webhook");
+  });
+
+  it("gives a presigned PUT straight to the bucket, and queues the video once it is there", async () => {
+    const app = createApp(deps);
+    const created = await app.request("/v1/direct-uploads", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ filename: "beach.mp4", size: 5000 }),
+    });
+    expect(created.status).toBe(201);
+    const upload = (await created.json()) as { video: { id: string; status: string }; method: string; url: string };
+    expect(upload.method).toBe("PUT");
+    expect(upload.video.status).toBe("uploading");
+    const id = upload.video.id;
+
+    const early = await app.request(`/v1/direct-uploads/${id}/complete`, { method: "POST" });
+    expect(early.status).toBe(409);
+
+    const put = await fetch(upload.url, { method: "PUT", headers: { "content-type": "video/mp4" }, body: new Uint8Array(5000).fill(1) });
+    expect(put.status).toBe(200);
+    expect((await store.head(keys.source(id, ".mp4")))?.size).toBe(5000);
+
+    const done = await app.request(`/v1/direct-uploads/${id}/complete`, { method: "POST" });
+    expect(done.status).toBe(200);
+    expect(((await done.json()) as { status: string }).status).toBe("queued");
+    const messages = await queueSet.queues.ingest.receive({ waitSeconds: 1 });
+    expect(messages.map((m) => parseMessage(m.body))).toContainEqual({
+      type: "source-uploaded", version: 1, videoId: id, sourceKey: keys.source(id, ".mp4"), originalName: "beach.mp4",
+    });
+    for (const message of messages) await queueSet.queues.ingest.delete(message.receiptHandle);
+  });
+
+  it("serves playlists itself and redirects segments to presigned URLs that work", async () => {
+    await readyVideo("s3ready1");
+    const app = createApp(deps);
+    const master = await app.request("/v1/videos/s3ready1/hls/master.m3u8");
+    expect(master.status).toBe(200);
+    expect(await master.text()).toBe("#EXTM3U\n");
+    const segment = await app.request("/v1/videos/s3ready1/hls/360p/seg-00000.ts");
+    expect(segment.status).toBe(302);
+    const location = segment.headers.get("location")!;
+    expect(location).toContain("X-Amz-Signature=");
+    const fetched = await fetch(location);
+    expect(fetched.status).toBe(200);
+    expect((await fetched.arrayBuffer()).byteLength).toBe(2000);
+  });
+
+  it("redirects everything to VODPIPE_PUBLIC_BASE_URL when one is set", async () => {
+    const cdnConfig = loadConfig({ ...env, VODPIPE_PUBLIC_BASE_URL: "https://cdn.example.com/media/" });
+    const app = createApp({ ...deps, config: cdnConfig });
+    const master = await app.request("/v1/videos/s3ready1/hls/master.m3u8");
+    expect(master.status).toBe(302);
+    expect(master.headers.get("location")).toBe("https://cdn.example.com/media/videos/s3ready1/hls/master.m3u8");
+  });
+});
