@@ -1,7 +1,7 @@
 import type { Config } from "../../shared/config.ts";
 import { readJob, writeJob } from "../../shared/job.ts";
 import type { Logger } from "../../shared/logger.ts";
-import { STAGES, decodeS3Key, serialize, type Stage } from "../../shared/messages.ts";
+import { STAGES, decodeS3Key, isVideoId, serialize, type Stage } from "../../shared/messages.ts";
 import type { ObjectStore, Queue } from "../../shared/ports.ts";
 import { openQueueSet, queueNames } from "../../shared/queue/queue-set.ts";
 import { redriveDeadLetters, reportQueues, type StageQueueReport } from "../../shared/queue/queue-operations.ts";
@@ -101,7 +101,7 @@ export function videoIdsOf(body: string): string[] {
   }
   if (!parsed || typeof parsed !== "object") return [];
   const { videoId, Records } = parsed as { videoId?: unknown; Records?: unknown };
-  if (typeof videoId === "string" && /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(videoId)) return [videoId];
+  if (isVideoId(videoId)) return [videoId];
   if (!Array.isArray(Records)) return [];
   return Records.flatMap((record: { s3?: { object?: { key?: unknown } } }) => {
     const key = record?.s3?.object?.key;
