@@ -17,6 +17,8 @@ interface Io {
   stderr: NodeJS.WritableStream;
 }
 
+const SINGLE_COPY_LIMIT = 5 * 1024 ** 3;
+
 const USAGE = "usage: vodpipe submit <file… | s3://bucket/prefix…>\n";
 
 /** The upload key of a local file: `sources/<videoId>/source<.ext>`, the extension kept short and safe. */
@@ -150,11 +152,13 @@ async function s3Candidates(url: string, config: Readonly<Config>, store: Object
       videoId,
       sourceKey,
       originalName: basename(object.key),
-      // Streamed through this machine: the ObjectStore port has no server-side copy.
       upload: uploadedId
         ? undefined
         : async () => {
-            if ((await store.head(sourceKey))?.size !== object.size) await store.put(sourceKey, await origin.get(object.key));
+            if ((await store.head(sourceKey))?.size === object.size) return;
+            // Inside the bucket S3 copies it (CopyObject takes up to 5 GiB); otherwise the bytes stream through here.
+            if (own && object.size <= SINGLE_COPY_LIMIT) await store.copy(object.key, sourceKey);
+            else await store.put(sourceKey, await origin.get(object.key));
           },
       origin: { bucket, key: object.key, etag },
     };
