@@ -32,6 +32,8 @@ const envSchema = z.object({
   VODPIPE_S3_FORCE_PATH_STYLE: bool.optional(),
   VODPIPE_SQS_ENDPOINT: httpUrl.optional(),
   VODPIPE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{0,40}$/, "letters, digits, '-' and '_' only (at most 40)").default("vodpipe-"),
+  /** How long an S3 or SQS request may go without a byte before it is abandoned (and retried). */
+  VODPIPE_AWS_TIMEOUT_SECONDS: int(2, 900).default(30),
   VODPIPE_AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "not an AWS region like eu-west-1").optional(),
 
   VODPIPE_VISIBILITY_TIMEOUT_SECONDS: int(5, 43_200).default(120),
@@ -91,10 +93,10 @@ export interface Config {
   dataDir: string;
   storage:
     | { kind: "fs"; root: string }
-    | { kind: "s3"; bucket: string; endpoint?: string; region?: string; forcePathStyle: boolean };
+    | { kind: "s3"; bucket: string; endpoint?: string; region?: string; forcePathStyle: boolean; requestTimeoutSeconds: number };
   queue:
     | { kind: "embedded"; file: string; prefix: string }
-    | { kind: "sqs"; endpoint?: string; region?: string; prefix: string };
+    | { kind: "sqs"; endpoint?: string; region?: string; prefix: string; requestTimeoutSeconds: number };
   queueSettings: { visibilityTimeoutSeconds: number; maxReceiveCount: number; waitSeconds: number };
   worker: { heartbeatSeconds: number; concurrency: number; transcodeConcurrency: number; jobTimeoutSeconds?: number };
   ffmpeg: { ffmpegPath?: string; ffprobePath?: string; threads: number; tmpDir?: string };
@@ -165,6 +167,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (v.VODPIPE_QUEUE !== "sqs" && v.VODPIPE_SQS_ENDPOINT !== undefined) {
     contradiction("VODPIPE_SQS_ENDPOINT", "is set but VODPIPE_QUEUE is not sqs");
   }
+  if (v.VODPIPE_QUEUE === "sqs" && v.VODPIPE_AWS_TIMEOUT_SECONDS <= v.VODPIPE_WAIT_SECONDS) {
+    contradiction(
+      "VODPIPE_AWS_TIMEOUT_SECONDS",
+      `(${v.VODPIPE_AWS_TIMEOUT_SECONDS}) must be longer than VODPIPE_WAIT_SECONDS (${v.VODPIPE_WAIT_SECONDS}): a long poll is one quiet request`,
+    );
+  }
   const heartbeatSeconds = v.VODPIPE_HEARTBEAT_SECONDS ?? Math.max(1, Math.floor(v.VODPIPE_VISIBILITY_TIMEOUT_SECONDS / 4));
   if (heartbeatSeconds >= v.VODPIPE_VISIBILITY_TIMEOUT_SECONDS) {
     contradiction(
@@ -219,11 +227,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             endpoint: v.VODPIPE_S3_ENDPOINT,
             region,
             forcePathStyle: v.VODPIPE_S3_FORCE_PATH_STYLE ?? v.VODPIPE_S3_ENDPOINT !== undefined,
+            requestTimeoutSeconds: v.VODPIPE_AWS_TIMEOUT_SECONDS,
           }
         : { kind: "fs", root: resolve(dataDir, "objects") },
     queue:
       v.VODPIPE_QUEUE === "sqs"
-        ? { kind: "sqs", endpoint: v.VODPIPE_SQS_ENDPOINT, region, prefix: v.VODPIPE_QUEUE_PREFIX }
+        ? { kind: "sqs", endpoint: v.VODPIPE_SQS_ENDPOINT, region, prefix: v.VODPIPE_QUEUE_PREFIX, requestTimeoutSeconds: v.VODPIPE_AWS_TIMEOUT_SECONDS }
         : { kind: "embedded", file: resolve(dataDir, "queues.sqlite"), prefix: v.VODPIPE_QUEUE_PREFIX },
     queueSettings: {
       visibilityTimeoutSeconds: v.VODPIPE_VISIBILITY_TIMEOUT_SECONDS,

@@ -115,7 +115,7 @@ export async function openQueueSet(config: Readonly<Config>, deps: QueueSetDepen
     }
     close = async () => store.close();
   } else {
-    const client = deps.sqsClient ?? createSqsClient({ endpoint: config.queue.endpoint, region: config.queue.region });
+    const client = deps.sqsClient ?? createSqsClient({ endpoint: config.queue.endpoint, region: config.queue.region, requestTimeoutSeconds: config.queue.requestTimeoutSeconds });
     const ownsClient = deps.sqsClient === undefined;
     close = async () => {
       if (ownsClient) client.destroy();
@@ -162,7 +162,7 @@ export async function setupQueues(config: Readonly<Config>, deps: QueueSetDepend
     };
   }
 
-  const client = deps.sqsClient ?? createSqsClient({ endpoint: config.queue.endpoint, region: config.queue.region });
+  const client = deps.sqsClient ?? createSqsClient({ endpoint: config.queue.endpoint, region: config.queue.region, requestTimeoutSeconds: config.queue.requestTimeoutSeconds });
   try {
     const queues: SetupResult["queues"] = [];
     // One stage at a time keeps the request rate low and the log readable.

@@ -17,6 +17,8 @@ export interface SqsClientSettings {
   endpoint?: string;
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** How long a request may go without a byte (longer than the long-poll wait); default 30 s. */
+  requestTimeoutSeconds?: number;
 }
 
 /**
@@ -29,6 +31,8 @@ export function createSqsClient(settings: SqsClientSettings = {}): SQSClient {
     // Emulators ignore the region, but the SDK refuses to sign without one.
     region: settings.region ?? (settings.endpoint ? "us-east-1" : undefined),
     ...(settings.credentials ? { credentials: settings.credentials } : {}),
+    // Without a timeout a request whose answer never comes would hold its worker for ever.
+    requestHandler: { socketTimeout: (settings.requestTimeoutSeconds ?? 30) * 1000, connectionTimeout: (settings.requestTimeoutSeconds ?? 30) * 1000 },
   });
 }
 

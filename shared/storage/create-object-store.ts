@@ -18,6 +18,8 @@ export function createObjectStore(
     region: storage.region ?? env.AWS_REGION ?? "us-east-1",
     ...(storage.endpoint === undefined ? {} : { endpoint: storage.endpoint }),
     forcePathStyle: storage.forcePathStyle,
+    // Without a timeout a request whose answer never comes would hold its handler for ever.
+    requestHandler: { socketTimeout: storage.requestTimeoutSeconds * 1000, connectionTimeout: storage.requestTimeoutSeconds * 1000 },
   });
   return createS3ObjectStore({ client, bucket: storage.bucket });
 }

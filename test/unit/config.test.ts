@@ -81,8 +81,16 @@ describe("loadConfig", () => {
       VODPIPE_QUEUE_PREFIX: "prod-",
       VODPIPE_AWS_REGION: "eu-west-1",
     });
-    expect(config.storage).toEqual({ kind: "s3", bucket: "my-videos", region: "eu-west-1", forcePathStyle: false });
-    expect(config.queue).toEqual({ kind: "sqs", region: "eu-west-1", prefix: "prod-" });
+    expect(config.storage).toEqual({ kind: "s3", bucket: "my-videos", region: "eu-west-1", forcePathStyle: false, requestTimeoutSeconds: 30 });
+    expect(config.queue).toEqual({ kind: "sqs", region: "eu-west-1", prefix: "prod-", requestTimeoutSeconds: 30 });
+  });
+
+  it("gives S3 and SQS requests a timeout longer than the long poll", () => {
+    const aws = { VODPIPE_STORAGE: "s3", VODPIPE_S3_BUCKET: "my-videos", VODPIPE_QUEUE: "sqs" };
+    expect(loadConfig({ ...aws, VODPIPE_AWS_TIMEOUT_SECONDS: "5", VODPIPE_WAIT_SECONDS: "2" }).queue).toMatchObject({ requestTimeoutSeconds: 5 });
+    expect(() => loadConfig({ ...aws, VODPIPE_AWS_TIMEOUT_SECONDS: "10" })).toThrow(
+      "VODPIPE_AWS_TIMEOUT_SECONDS: (10) must be longer than VODPIPE_WAIT_SECONDS (20): a long poll is one quiet request",
+    );
   });
 
   it("uses path-style S3 with a custom endpoint unless told otherwise", () => {
@@ -94,8 +102,8 @@ describe("loadConfig", () => {
       VODPIPE_SQS_ENDPOINT: "http://127.0.0.1:4566",
     };
     const config = loadConfig(local);
-    expect(config.storage).toEqual({ kind: "s3", bucket: "videos", endpoint: "http://127.0.0.1:9000", forcePathStyle: true });
-    expect(config.queue).toEqual({ kind: "sqs", endpoint: "http://127.0.0.1:4566", prefix: "vodpipe-" });
+    expect(config.storage).toEqual({ kind: "s3", bucket: "videos", endpoint: "http://127.0.0.1:9000", forcePathStyle: true, requestTimeoutSeconds: 30 });
+    expect(config.queue).toEqual({ kind: "sqs", endpoint: "http://127.0.0.1:4566", prefix: "vodpipe-", requestTimeoutSeconds: 30 });
     expect(loadConfig({ ...local, VODPIPE_S3_FORCE_PATH_STYLE: "false" }).storage).toMatchObject({ forcePathStyle: false });
   });
 
