@@ -115,14 +115,22 @@ const RESOURCE_CODES = new Set(["ENOSPC", "EDQUOT", "EMFILE", "ENFILE", "ENOMEM"
 export function isInfrastructureFault(error: unknown): boolean {
   for (let current = error, depth = 0; current && depth < 8; current = (current as { cause?: unknown }).cause, depth++) {
     if (current instanceof InfrastructureError) return true;
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && RESOURCE_CODES.has(code)) return true;
   }
-  return false;
+  return resourceCode(error) !== undefined;
+}
+
+/** The machine-out-of-room code anywhere in the `cause` chain. */
+function resourceCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current && depth < 8; current = (current as { cause?: unknown }).cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && RESOURCE_CODES.has(code)) return code;
+  }
+  return undefined;
 }
 
 /** The reason shown for an error that carries no words of its own. */
 const INTERNAL_REASON = "vodpipe could not finish processing this video because of an internal fault; the operator's logs have the details";
+const RESOURCE_REASON = "the processing server ran out of disk space, files or memory; vodpipe retries once there is room";
 const INFRASTRUCTURE_REASON = "the storage or queue service was not available; vodpipe keeps retrying until an operator fixes it";
 const MAX_REASON_LENGTH = 400;
 
@@ -133,7 +141,7 @@ const MAX_REASON_LENGTH = 400;
 export function publicReason(error: unknown): string {
   const reason = error instanceof PipelineError ? error.reason : undefined;
   if (reason) return sanitizeReason(reason);
-  if (isInfrastructureFault(error)) return INFRASTRUCTURE_REASON;
+  if (isInfrastructureFault(error)) return resourceCode(error) ? RESOURCE_REASON : INFRASTRUCTURE_REASON;
   if (error instanceof InvalidMessageError) {
     return "vodpipe received a message about this video that it cannot read; the operator's dead-letter queue has it";
   }

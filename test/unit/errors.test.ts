@@ -65,7 +65,8 @@ describe("reasons people read", () => {
     expect(publicReason(new InvalidMediaError("the upload is empty (0 bytes)"))).toBe("the upload is empty (0 bytes)");
     expect(publicReason(new PermanentError(`${COMMAND}\nexit code 1`))).toMatch(/^vodpipe could not finish processing this video because of an internal fault/);
     expect(publicReason(new InvalidMessageError("invalid message: videoId: Required"))).toMatch(/message about this video that it cannot read/);
-    expect(publicReason(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }))).toMatch(/storage or queue service/);
+    expect(publicReason(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }))).toMatch(/ran out of disk space/);
+    expect(publicReason(new InfrastructureError("SlowDown (HTTP 503)"))).toMatch(/storage or queue service/);
   });
 });
 
