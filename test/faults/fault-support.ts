@@ -11,9 +11,10 @@ export type ToolKind = "probe" | "split" | "transcode" | "audio" | "thumbnails" 
  * hang: never returns (a deadline must kill it); crash: dies from SIGSEGV; empty: exits 0 having
  * written nothing; slow: records its pid in `<state>/started-<kind>` and sleeps 30 s before doing
  * the work (a test kills its worker meanwhile); truncated: does the work, then empties the last
- * segment next to its last argument (the playlist) and exits 0, as after a full disk.
+ * segment next to its last argument (the playlist) and exits 0, as after a full disk; nospace:
+ * fails as ffmpeg does on a full disk (an infrastructure fault, never the video's).
  */
-export type FaultAction = "hang" | "crash" | "empty" | "slow" | "truncated";
+export type FaultAction = "hang" | "crash" | "empty" | "slow" | "truncated" | "nospace";
 
 export interface FaultPlan {
   kind: ToolKind;
@@ -27,6 +28,7 @@ const ACTIONS: Record<FaultAction, string> = {
   crash: "kill -SEGV $$",
   empty: "exit 0",
   slow: 'echo $$ > "$STATE/started-$kind"; sleep 30',
+  nospace: 'echo "av_interleaved_write_frame(): No space left on device" >&2; exit 1',
   truncated: `"$REAL" "$@"; for last; do :; done; : > "$(ls "$(dirname "$last")"/seg-*.ts | tail -n 1)"; exit 0`,
 };
 
