@@ -21,19 +21,7 @@ export async function createApiDeps(config: Readonly<Config>, logger: Logger, st
   let tus: ApiDeps["tus"];
   let directUploads: ApiDeps["directUploads"];
   if (config.storage.kind === "fs") {
-    const directory = join(config.dataDir, "uploads");
-    await mkdir(directory, { recursive: true });
-    const datastore = new FileStore({ directory });
-    tus = {
-      datastore,
-      idPrefix: "",
-      async finish(tusId, sourceKey) {
-        // Same filesystem as the object store: a hard link, not a copy of the whole file.
-        await store.upload(sourceKey, join(directory, tusId), { readOnly: true });
-        await datastore.remove(tusId);
-        return sourceKey;
-      },
-    };
+    tus = await createFileTus(store, join(config.dataDir, "uploads"));
   } else {
     const s3 = config.storage;
     const clientConfig = {
@@ -68,6 +56,24 @@ export async function createApiDeps(config: Readonly<Config>, logger: Logger, st
     directUploads,
     healthChecks,
     player: createPlayerRoutes(),
+  };
+}
+
+/**
+ * tus on the embedded store: @tus/server's file store in the data folder; a finished upload is
+ * hard-linked into the object store (same filesystem), not copied.
+ */
+export async function createFileTus(store: ObjectStore, directory: string): Promise<NonNullable<ApiDeps["tus"]>> {
+  await mkdir(directory, { recursive: true });
+  const datastore = new FileStore({ directory });
+  return {
+    datastore,
+    idPrefix: "",
+    async finish(tusId, sourceKey) {
+      await store.upload(sourceKey, join(directory, tusId), { readOnly: true });
+      await datastore.remove(tusId);
+      return sourceKey;
+    },
   };
 }
 

@@ -19,6 +19,11 @@ export const ErrorBody = z
   })
   .openapi("Error");
 
+/** The documented error responses of a route, all in the one error shape. */
+export function errorResponses(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((status) => [status, { description: "Error", content: { "application/json": { schema: ErrorBody } } }]));
+}
+
 export const Rendition = z
   .object({
     name: z.string().openapi({ example: "720p" }),

@@ -21,6 +21,8 @@ export interface ProgressReporter {
   readonly signal: AbortSignal;
   /** The latest fraction done (0-1); written at the next tick if it changed. */
   update(fraction: number): void;
+  /** Resolves once the tick in flight (a job read and perhaps a write) has ended. */
+  settled(): Promise<void>;
   /** Stops the ticks; resolves once a write in flight has ended. */
   stop(): Promise<void>;
 }
@@ -65,6 +67,7 @@ export function startProgressReporter(
     update(fraction) {
       if (Number.isFinite(fraction)) latest = Math.min(1, Math.max(latest, fraction));
     },
+    settled: () => inFlight,
     async stop() {
       clearInterval(timer);
       await inFlight;

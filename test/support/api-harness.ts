@@ -1,10 +1,9 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { FileStore } from "@tus/file-store";
 import { loadConfig } from "../../shared/config.ts";
 import { silentLogger } from "../../shared/logger.ts";
 import { openQueueSet, type QueueSet } from "../../shared/queue/queue-set.ts";
 import { createFsObjectStore } from "../../shared/storage/fs-object-store.ts";
+import { createFileTus } from "../../app/api-server.ts";
 import { createApp } from "../../services/api/app.ts";
 import type { ApiDeps } from "../../services/api/deps.ts";
 import { createSandbox, type Sandbox } from "./pipeline-harness.ts";
@@ -27,23 +26,12 @@ export async function createApiHarness(env: Record<string, string> = {}, overrid
   if (config.storage.kind !== "fs") throw new Error("the API harness runs on the filesystem store");
   const store = createFsObjectStore({ root: config.storage.root });
   const queueSet = await openQueueSet(config);
-  const directory = join(config.dataDir, "uploads");
-  await mkdir(directory, { recursive: true });
-  const datastore = new FileStore({ directory });
   const deps: ApiDeps = {
     store,
     ingestQueue: queueSet.queues.ingest,
     config,
     logger: silentLogger(),
-    tus: {
-      datastore,
-      idPrefix: "",
-      async finish(tusId, sourceKey) {
-        await store.upload(sourceKey, join(directory, tusId), { readOnly: true });
-        await datastore.remove(tusId);
-        return sourceKey;
-      },
-    },
+    tus: await createFileTus(store, join(config.dataDir, "uploads")),
     healthChecks: { store: () => store.list("", { limit: 1 }), "queue:ingest": () => queueSet.queues.ingest.depth() },
     ...overrides,
   };

@@ -8,7 +8,7 @@ import { isVideoId } from "../../../shared/messages.ts";
 import { nowOf, type ApiDeps } from "../deps.ts";
 import { apiError, errorResponse } from "../http-errors.ts";
 import { verifyPlaybackToken } from "../playback-token.ts";
-import { ErrorBody } from "../schemas.ts";
+import { errorResponses } from "../schemas.ts";
 import { noSuchVideo, loadVideo } from "../video-service.ts";
 import { parseRange } from "./byte-range.ts";
 
@@ -38,7 +38,7 @@ const playbackRoute = createRoute({
     206: { description: "The requested byte range" },
     302: { description: "S3 storage: the file's presigned or public URL" },
     304: { description: "Not modified" },
-    ...Object.fromEntries([400, 401, 403, 404, 416].map((s) => [s, { description: "Error", content: { "application/json": { schema: ErrorBody } } }])),
+    ...errorResponses(400, 401, 403, 404, 416),
   },
 });
 

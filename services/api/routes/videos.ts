@@ -7,13 +7,10 @@ import { newVideoId } from "../../../shared/video-id.ts";
 import { isVideoDeleted, purgeVideoObjects } from "../../../shared/video-removal.ts";
 import { nowOf, type ApiDeps } from "../deps.ts";
 import { apiError, requireApiKey } from "../http-errors.ts";
-import { ErrorBody, ListQuery, UploadQuery, Video, VideoIdParam, VideoList } from "../schemas.ts";
+import { errorResponses, ListQuery, UploadQuery, Video, VideoIdParam, VideoList } from "../schemas.ts";
 import { deleteVideo, loadVideo, videoOptions } from "../video-service.ts";
 import { createUploadRecord, listCatalog, removeCatalogEntry, writeUploadRecord } from "../video-records.ts";
 import { readStoredVideo, toVideoObject } from "../video-view.ts";
-
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, { description: "Error", content: { "application/json": { schema: ErrorBody } } }]));
 
 const uploadRoute = createRoute({
   method: "post",
@@ -25,7 +22,7 @@ const uploadRoute = createRoute({
     query: UploadQuery,
     body: { content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } }, required: true },
   },
-  responses: { 201: { description: "Uploaded and queued", content: { "application/json": { schema: Video } } }, ...errors(400, 401, 413) },
+  responses: { 201: { description: "Uploaded and queued", content: { "application/json": { schema: Video } } }, ...errorResponses(400, 401, 413) },
 });
 
 /** `curl -T file` sends a PUT: the same upload, so the shortest command works. */
@@ -37,7 +34,7 @@ const listRoute = createRoute({
   tags: ["videos"],
   summary: "List videos, newest first",
   request: { query: ListQuery },
-  responses: { 200: { description: "A page of videos", content: { "application/json": { schema: VideoList } } }, ...errors(400) },
+  responses: { 200: { description: "A page of videos", content: { "application/json": { schema: VideoList } } }, ...errorResponses(400) },
 });
 
 const getRoute = createRoute({
@@ -46,7 +43,7 @@ const getRoute = createRoute({
   tags: ["videos"],
   summary: "A video: status, progress with ETA, renditions, playback URLs",
   request: { params: VideoIdParam },
-  responses: { 200: { description: "The video", content: { "application/json": { schema: Video } } }, ...errors(400, 404) },
+  responses: { 200: { description: "The video", content: { "application/json": { schema: Video } } }, ...errorResponses(400, 404) },
 });
 
 const deleteRoute = createRoute({
@@ -56,7 +53,7 @@ const deleteRoute = createRoute({
   summary: "Delete a video and every file of it; work still running for it stops",
   security: [{ bearer: [] }],
   request: { params: VideoIdParam },
-  responses: { 204: { description: "Deleted" }, ...errors(400, 401, 404) },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 404) },
 });
 
 const eventsRoute = createRoute({
@@ -65,7 +62,7 @@ const eventsRoute = createRoute({
   tags: ["videos"],
   summary: "Server-sent events: `event: video` with the video object on every change; ends after ready or failed",
   request: { params: VideoIdParam },
-  responses: { 200: { description: "An event stream", content: { "text/event-stream": { schema: z.string() } } }, ...errors(400, 404) },
+  responses: { 200: { description: "An event stream", content: { "text/event-stream": { schema: z.string() } } }, ...errorResponses(400, 404) },
 });
 
 export function videoRoutes(deps: ApiDeps): OpenAPIHono {
