@@ -3,6 +3,7 @@ import { NotFoundError, sanitizeReason } from "./errors.ts";
 import { keys } from "./keys.ts";
 import type { Rendition } from "./media/ladder.ts";
 import type { ChunkPlan } from "./media/chunk-plan.ts";
+import type { QualityWarning } from "./media/encoder-quality.ts";
 import type { SourceInfo } from "./media/source-info.ts";
 
 /** `deleted` is the tombstone DELETE leaves so late messages for the video are dropped. */
@@ -44,6 +45,12 @@ export interface JobRecord {
   source?: StoredSource;
   plan?: JobPlan;
   readyAt?: string;
+  /** When a player could first start the video from the beginning (progressive publish); at the latest readyAt. */
+  playableAt?: string;
+  /** Chunks whose measured quality fell well below their neighbours' (see encoder-quality.ts). */
+  warnings?: QualityWarning[];
+  /** Per rendition name: luma PSNR (dB) and SSIM against the scaled source, frame-weighted means. */
+  quality?: Record<string, { psnr: number; ssim: number }>;
 }
 
 export async function readJob(store: ObjectStore, videoId: string): Promise<JobRecord | undefined> {

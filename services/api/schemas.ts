@@ -31,6 +31,13 @@ export const Rendition = z
     height: z.number().int(),
     bandwidth: z.number().int().openapi({ description: "Planned video bitrate in bits/s (the master playlist's BANDWIDTH once ready)." }),
     status: z.enum(["pending", "processing", "ready"]),
+    quality: z
+      .object({
+        psnr: z.number().openapi({ description: "Luma PSNR against the source scaled to this rendition, dB (mean over frames)." }),
+        ssim: z.number().openapi({ description: "Luma SSIM against the source scaled to this rendition, 0-1 (mean over frames)." }),
+      })
+      .nullable()
+      .openapi({ description: "Measured by the encoder; null until ready. Per chunk in manifest.json." }),
   })
   .openapi("Rendition");
 
@@ -41,7 +48,7 @@ export const Video = z
     progress: z.number().min(0).max(100).openapi({ description: "0-100, from each chunk's encode progress." }),
     etaSeconds: z.number().int().nullable(),
     stage: z.string().nullable().openapi({ description: "What runs now: uploading, queued, ingesting, splitting, encoding, publishing." }),
-    playable: z.boolean(),
+    playable: z.boolean().openapi({ description: "A player can start it from the beginning: true long before ready (the playlists grow until then)." }),
     reason: z.string().nullable().openapi({ description: "Why the video failed, in words." }),
     createdAt: z.string().openapi({ format: "date-time" }),
     updatedAt: z.string().openapi({ format: "date-time" }),

@@ -41,6 +41,8 @@ export async function toVideoObject(store: ObjectStore, video: StoredVideo, opti
   const finished = new Set(progress.finishedParts);
   const encodingStarted = progress.stage === "encoding" || progress.stage === "publishing";
   const ready = status === "ready";
+  // Progressive publish: playable once the lowest rung's growing playlist and the master exist.
+  const playable = ready || (status === "processing" && job?.playableAt !== undefined);
   const thumbnailsDone = ready || finished.has(partNames.thumbnails);
   const base = playbackBase(videoId, options);
   const display = job?.source?.video;
@@ -50,7 +52,7 @@ export async function toVideoObject(store: ObjectStore, video: StoredVideo, opti
     progress: progress.percent,
     etaSeconds: status === "processing" ? progress.etaSeconds : null,
     stage: progress.stage,
-    playable: ready,
+    playable,
     reason: status === "failed" ? (job?.reason ?? "processing failed") : null,
     createdAt: upload?.createdAt ?? job?.createdAt ?? options.now.toISOString(),
     updatedAt: latest(upload?.updatedAt, job?.updatedAt) ?? options.now.toISOString(),
@@ -65,9 +67,10 @@ export async function toVideoObject(store: ObjectStore, video: StoredVideo, opti
       height: rendition.height,
       bandwidth: rendition.videoKbps * 1000,
       status: ready ? "ready" : encodingStarted && status === "processing" ? "processing" : "pending",
+      quality: ready && job?.quality?.[rendition.name] ? job.quality[rendition.name]! : null,
     })),
     playback: {
-      hls: ready ? `${base}/hls/master.m3u8` : null,
+      hls: playable ? `${base}/hls/master.m3u8` : null,
       poster: thumbnailsDone ? `${base}/thumbnails/poster.webp` : null,
       storyboard: thumbnailsDone ? `${base}/thumbnails/storyboard.vtt` : null,
     },

@@ -4,6 +4,7 @@ import { RetryableError } from "../../shared/errors.ts";
 import { partNames } from "../../shared/keys.ts";
 import { audioArgs } from "../../shared/media/encode-args.ts";
 import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
+import { publishProgressSafely } from "../../shared/pipeline/progressive-publish.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
 import { runPartOnce, type EncodingPartDeps } from "../../shared/pipeline/fan-in.ts";
 import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
@@ -56,6 +57,6 @@ export function createAudioHandler(deps: AudioDeps): MessageHandler {
       const { segments } = await uploadSegments(deps, location, AUDIO_RENDITION_NAME, outDir, "ffmpeg.m3u8", false, expected);
       logger.info("audio encoded");
       return { segments: { [AUDIO_RENDITION_NAME]: segments } };
-    });
+    }, () => publishProgressSafely(deps, job, logger));
   });
 }

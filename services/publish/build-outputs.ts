@@ -8,6 +8,7 @@ import type { PartRecord, SegmentRecord } from "../../shared/pipeline/part-recor
 import { AUDIO_RENDITION } from "../../shared/media/ladder-table.ts";
 import { partNames } from "../../shared/keys.ts";
 import type { ThumbnailResult } from "../../shared/media/thumbnail-result.ts";
+import { summarizeQuality } from "./quality-summary.ts";
 import { contentTypeForKey } from "../../shared/storage/object-key.ts";
 
 /** What the thumbnails part records: the render result and the folder its files went to. */
@@ -36,6 +37,7 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
   const files: OutputFile[] = [];
   const variants: VariantStream[] = [];
   const renditionSummaries = [];
+  const quality = summarizeQuality(job, parts);
 
   for (const rendition of job.plan.renditions) {
     const segments: SegmentRecord[] = chunkParts.flatMap((part) => part.segments?.[rendition.name] ?? []);
@@ -70,6 +72,7 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
       playlist: variant.uri,
       iframePlaylist: variant.iframes!.uri,
       segments: segments.map((s) => `${rendition.name}/${s.uri}`),
+      quality: quality.renditions[rendition.name] ?? null,
     });
   }
 
@@ -122,6 +125,7 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
     renditions: renditionSummaries,
     audio: audioSummary,
     thumbnails,
+    qualityWarnings: quality.warnings,
     files: [
       ...files.map((f) => f.path),
       "manifest.json",

@@ -14,6 +14,7 @@ import { withTempDir, type TempDirSettings } from "../../shared/pipeline/temp-di
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 import type { Senders } from "../../shared/pipeline/senders.ts";
 import { announceVideoEvent } from "../../shared/webhook/announce.ts";
+import { summarizeQuality } from "./quality-summary.ts";
 import { buildOutputs } from "./build-outputs.ts";
 
 /** publish reads the parts and writes the outputs; it is the last stage and only announces the result. */
@@ -73,7 +74,10 @@ export function createPublishHandler(deps: PublishDeps): MessageHandler {
       await deps.store.deletePrefix(`${keys.workPrefix(job.videoId)}chunks/`);
       await deps.store.deletePrefix(keys.attemptsPrefix(job.videoId));
       const timestamp = isoNow(deps.now);
-      await writeJob(deps.store, { ...job, status: "ready", updatedAt: timestamp, readyAt: timestamp });
+      const { warnings, renditions } = summarizeQuality(job, parts);
+      const quality = Object.fromEntries(Object.entries(renditions).map(([name, q]) => [name, { psnr: q.psnr, ssim: q.ssim }]));
+      if (warnings.length) logger.warn({ warnings }, "chunks of lower quality than their neighbours");
+      await writeJob(deps.store, { ...job, status: "ready", updatedAt: timestamp, readyAt: timestamp, playableAt: job.playableAt ?? timestamp, quality, ...(warnings.length ? { warnings } : {}) });
       logger.info({ renditions: job.plan.renditions.length }, "published: ready");
       await announceVideoEvent(deps.send.webhook, { videoId: job.videoId, status: "ready" }, timestamp);
     });

@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { RetryableError } from "../../shared/errors.ts";
 import { keys, partNames } from "../../shared/keys.ts";
 import { transcodeChunkArgs } from "../../shared/media/encode-args.ts";
+import { parseX264Quality, type EncodeQuality } from "../../shared/media/encoder-quality.ts";
+import { publishProgressSafely } from "../../shared/pipeline/progressive-publish.ts";
 import { runProcess } from "../../shared/media/run-process.ts";
 import { runPartOnce, type EncodingPartDeps } from "../../shared/pipeline/fan-in.ts";
 import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
@@ -53,7 +55,7 @@ export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
       }));
       for (const { rendition } of outputs) await mkdir(join(dir, rendition.name));
       const progress = startProgressReporter(deps.store, job.videoId, partNames.chunk(chunk.index), { signal: context.signal, logger, now: deps.now });
-      await runProcess(
+      const { stderr } = await runProcess(
         deps.binaries.ffmpeg,
         transcodeChunkArgs({
           input,
@@ -84,8 +86,14 @@ export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
         segments[rendition.name] = uploaded.segments;
         if (uploaded.codec) codecs[rendition.name] = uploaded.codec;
       }
-      logger.info("chunk transcoded");
-      return { segments, codecs };
-    });
+      // libx264's summaries come in output order; a run that printed none (an ffmpeg without
+      // them) leaves the chunk unmeasured rather than failing it.
+      const measured = parseX264Quality(stderr);
+      const quality: Record<string, EncodeQuality> = {};
+      if (measured.length === outputs.length) outputs.forEach(({ rendition }, i) => (quality[rendition.name] = { ...measured[i]!, frames: chunk.frameCount }));
+      else logger.warn({ encoders: measured.length, outputs: outputs.length }, "the encoder reported no quality for this chunk");
+      logger.info({ quality }, "chunk transcoded");
+      return { segments, codecs, quality };
+    }, () => publishProgressSafely(deps, job, logger));
   }, (message) => ({ chunk: message.chunkIndex }));
 }

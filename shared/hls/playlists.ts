@@ -19,6 +19,11 @@ export interface MediaPlaylistInput {
   segments: readonly MediaSegment[];
   /** Defaults to the longest EXTINF rounded to the nearest integer; may be larger, never smaller. */
   targetDuration?: number;
+  /**
+   * VOD (default): complete, with EXT-X-ENDLIST. EVENT: a playlist that only grows (progressive
+   * publish), no end list yet; it becomes the VOD playlist, same segments, once the video is done.
+   */
+  playlistType?: "VOD" | "EVENT";
 }
 
 export interface Resolution {
@@ -70,14 +75,14 @@ export interface MasterPlaylistInput {
 export const AAC_LC_CODEC = "mp4a.40.2";
 export const DEFAULT_START_BANDWIDTH = 2_000_000;
 
-/** The header lines of a VOD media playlist (an I-frame playlist needs version 4). */
+/** The header lines of a media playlist (an I-frame playlist needs version 4). */
 function vodHeader(version: number, input: MediaPlaylistInput): string[] {
   return [
     "#EXTM3U",
     `#EXT-X-VERSION:${version}`,
     `#EXT-X-TARGETDURATION:${checkedTargetDuration(input)}`,
     "#EXT-X-MEDIA-SEQUENCE:0",
-    "#EXT-X-PLAYLIST-TYPE:VOD",
+    `#EXT-X-PLAYLIST-TYPE:${input.playlistType ?? "VOD"}`,
     "#EXT-X-INDEPENDENT-SEGMENTS",
   ];
 }
@@ -87,7 +92,7 @@ export function writeMediaPlaylist(input: MediaPlaylistInput): string {
   for (const segment of input.segments) {
     lines.push(`#EXTINF:${formatDuration(segment.duration)},`, checkedUri(segment.uri));
   }
-  lines.push("#EXT-X-ENDLIST");
+  if (input.playlistType !== "EVENT") lines.push("#EXT-X-ENDLIST");
   return lines.join("\n") + "\n";
 }
 

@@ -171,7 +171,9 @@ export function transcodeChunkArgs(args: TranscodeChunkArgs): string[] {
   ].join(";");
   const gop = (args.keyframeOffsets[1] ?? args.frameCount) * 2;
   const result = [
-    "-v", "error", "-nostdin", "-y",
+    // info, not error: libx264 reports each output's PSNR and SSIM at that level when it closes
+    // (parsed by encoder-quality.ts); no banner and no status line keep the rest of stderr short.
+    "-v", "info", "-hide_banner", "-nostats", "-nostdin", "-y",
     "-threads", String(args.threads),
     "-ss", seconds(Math.max(0, args.seekSeconds)),
     ...chunkInputOptions(),
@@ -194,6 +196,9 @@ export function transcodeChunkArgs(args: TranscodeChunkArgs): string[] {
       "-sc_threshold", "0",
       "-force_key_frames", forceKeyframesExpression(args.keyframeOffsets),
       "-threads", String(args.threads),
+      // Quality against the scaled source, measured by the encoder while it encodes (about 1% of
+      // its CPU); the bitstream is the same with or without.
+      "-ssim", "1", "-flags", "+psnr",
       // Tone-mapped output is SDR BT.709: say so in the stream, not only in the pixels.
       ...(args.filters.toneMap ? ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"] : []),
       "-frames:v", String(args.frameCount),

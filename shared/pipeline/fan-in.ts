@@ -31,9 +31,11 @@ export async function partExists(deps: Pick<PartDeps, "store">, videoId: string,
  * Fan-in without a database: write this part's marker, then list the markers; whoever sees every
  * part enqueues publish (several may; publish is idempotent).
  */
-export async function completePart(deps: PartDeps, job: ActiveJob, record: PartRecord | undefined): Promise<void> {
+export async function completePart(deps: PartDeps, job: ActiveJob, record: PartRecord | undefined, afterRecord?: () => Promise<void>): Promise<void> {
   if (record) {
     await deps.store.put(keys.part(job.videoId, record.part), JSON.stringify(record, null, 2), { contentType: "application/json" });
+    // Before the fan-in: whatever this does is done before publish can start.
+    await afterRecord?.();
   }
   const prefix = keys.partsPrefix(job.videoId);
   const present = new Set((await listAll(deps.store, prefix)).map((object) => object.key.slice(prefix.length).replace(/\.json$/, "")));
@@ -57,7 +59,9 @@ export async function runPartOnce(
   deps: PartDeps,
   job: ActiveJob,
   part: string,
-  work: (dir: string, location: string) => Promise<Pick<PartRecord, "segments" | "codecs" | "details">>,
+  work: (dir: string, location: string) => Promise<Pick<PartRecord, "segments" | "codecs" | "details" | "quality">>,
+  /** Runs once this attempt's marker is written, before the fan-in check (progressive publish). */
+  afterRecord?: () => Promise<void>,
 ): Promise<void> {
   if (await partExists(deps, job.videoId, part)) {
     await completePart(deps, job, undefined);
@@ -72,5 +76,5 @@ export async function runPartOnce(
     if (current?.status === "processing") await completePart(deps, job, undefined);
     return;
   }
-  await completePart(deps, job, { part, startedAt, finishedAt: isoNow(deps.now), location, ...produced });
+  await completePart(deps, job, { part, startedAt, finishedAt: isoNow(deps.now), location, ...produced }, afterRecord);
 }

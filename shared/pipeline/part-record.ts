@@ -1,3 +1,5 @@
+import type { EncodeQuality } from "../media/encoder-quality.ts";
+
 /** One HLS segment as a part recorded it; publish builds the playlists from these. */
 export interface SegmentRecord {
   uri: string;
@@ -16,6 +18,8 @@ export interface PartRecord {
   segments?: Record<string, SegmentRecord[]>;
   /** Video codec string per rendition, read from the first segment's SPS. */
   codecs?: Record<string, string>;
+  /** Per rendition name: luma quality against the scaled source, as the encoder measured it (video chunks). */
+  quality?: Record<string, EncodeQuality>;
   /** Anything else the part wants publish to know (thumbnail files). */
   details?: unknown;
   /**

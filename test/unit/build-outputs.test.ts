@@ -197,7 +197,9 @@ describe("buildOutputs", () => {
       name: "720p", width: 1280, height: 720, codecs: "avc1.64001f", frameRate: 30, bandwidth: 3_000_000, averageBandwidth: 2_800_000,
       playlist: "720p/index.m3u8", iframePlaylist: "720p/iframes.m3u8",
       segments: ["720p/seg-00000.ts", "720p/seg-00001.ts", "720p/seg-00002.ts"],
+      quality: null,
     });
+    expect(manifest.qualityWarnings).toEqual([]);
     expect(manifest.audio).toEqual({
       codecs: "mp4a.40.2", channels: 2, sampleRate: 48_000, bandwidth: 132_000, averageBandwidth: 131_200,
       playlist: "audio/index.m3u8", segments: ["audio/seg-00000.ts", "audio/seg-00001.ts", "audio/seg-00002.ts"],
@@ -221,6 +223,24 @@ describe("buildOutputs", () => {
         thumbnails: { startedAt: "2024-05-01T10:00:03.000Z", finishedAt: "2024-05-01T10:00:06.000Z", seconds: 3 },
       },
     });
+  });
+
+  it("publishes each rendition's quality (frame-weighted over the chunks, and per chunk) and flags a chunk well below its neighbour", () => {
+    const measured = PARTS.map((part) =>
+      part.part === "chunk-000"
+        ? { ...part, quality: { "720p": { psnr: 40, ssim: 0.98, frames: 240 }, "360p": { psnr: 30, ssim: 0.9, frames: 240 } } }
+        : part.part === "chunk-001"
+          ? { ...part, quality: { "720p": { psnr: 42, ssim: 0.99, frames: 60 }, "360p": { psnr: 38, ssim: 0.97, frames: 60 } } }
+          : part,
+    );
+    const manifest = JSON.parse(buildOutputs(JOB, partsMap(measured)).find((f) => f.path === "manifest.json")!.body);
+    expect(manifest.renditions.map((r: { name: string; quality: unknown }) => [r.name, r.quality])).toEqual([
+      ["720p", { psnr: 40.4, ssim: 0.982, frames: 300, chunks: [{ chunk: 0, psnr: 40, ssim: 0.98, frames: 240 }, { chunk: 1, psnr: 42, ssim: 0.99, frames: 60 }] }],
+      ["360p", { psnr: 31.6, ssim: 0.914, frames: 300, chunks: [{ chunk: 0, psnr: 30, ssim: 0.9, frames: 240 }, { chunk: 1, psnr: 38, ssim: 0.97, frames: 60 }] }],
+    ]);
+    expect(manifest.qualityWarnings).toEqual([
+      { rendition: "360p", chunk: 0, psnr: 30, neighbourPsnr: 38, message: "chunk 0 of 360p measured 30.0 dB PSNR, more than 4 dB below its neighbours (38.0 dB)" },
+    ]);
   });
 
   it("gives identical bytes when called twice, whatever order the parts were listed in", () => {

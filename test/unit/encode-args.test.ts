@@ -216,7 +216,7 @@ describe("transcodeChunkArgs", () => {
   it("decodes once, splits into one scaled branch per rendition", () => {
     const args = transcodeChunkArgs(CHUNK);
     expect(args.slice(0, args.indexOf("-filter_complex") + 2)).toEqual([
-      "-v", "error", "-nostdin", "-y",
+      "-v", "info", "-hide_banner", "-nostats", "-nostdin", "-y",
       "-threads", "1",
       "-ss", "0.500000",
       "-protocol_whitelist", "file", "-format_whitelist", "matroska",
@@ -253,7 +253,7 @@ describe("transcodeChunkArgs", () => {
     }
     expect(from).toBe(args.length);
 
-    const codecOptions = ["-map", "-c:v", "-preset", "-profile:v", "-b:v", "-maxrate", "-bufsize", "-force_key_frames", "-g", "-sc_threshold", "-frames:v", "-output_ts_offset", "-hls_segment_filename"];
+    const codecOptions = ["-map", "-c:v", "-ssim", "-flags", "-preset", "-profile:v", "-b:v", "-maxrate", "-bufsize", "-force_key_frames", "-g", "-sc_threshold", "-frames:v", "-output_ts_offset", "-hls_segment_filename"];
     const valuesPerOutput = blocks.map((block) =>
       Object.fromEntries(codecOptions.map((option) => {
         const where = block.flatMap((token, i) => (token === option ? [i] : []));
@@ -262,7 +262,7 @@ describe("transcodeChunkArgs", () => {
       })),
     );
     const common = {
-      "-c:v": "libx264", "-preset": "veryfast", "-force_key_frames": "expr:eq(n,0)+eq(n,120)+eq(n,240)", "-g": "240",
+      "-c:v": "libx264", "-ssim": "1", "-flags": "+psnr", "-preset": "veryfast", "-force_key_frames": "expr:eq(n,0)+eq(n,120)+eq(n,240)", "-g": "240",
       "-sc_threshold": "0", "-frames:v": "360", "-output_ts_offset": "22.000000",
     };
     expect(valuesPerOutput).toEqual([
@@ -276,7 +276,7 @@ describe("transcodeChunkArgs", () => {
   it("writes one output's HLS options in full", () => {
     const args = transcodeChunkArgs({ ...CHUNK, outputs: outputsFor(RENDITIONS.slice(2)) });
     expect(args).toEqual([
-      "-v", "error", "-nostdin", "-y",
+      "-v", "info", "-hide_banner", "-nostats", "-nostdin", "-y",
       "-threads", "1",
       "-ss", "0.500000",
       "-protocol_whitelist", "file", "-format_whitelist", "matroska",
@@ -291,6 +291,7 @@ describe("transcodeChunkArgs", () => {
       "-g", "240", "-keyint_min", "1", "-sc_threshold", "0",
       "-force_key_frames", "expr:eq(n,0)+eq(n,120)+eq(n,240)",
       "-threads", "1",
+      "-ssim", "1", "-flags", "+psnr",
       "-frames:v", "360",
       "-output_ts_offset", "22.000000",
       "-map_metadata", "-1",

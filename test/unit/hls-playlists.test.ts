@@ -95,6 +95,21 @@ describe("writeMediaPlaylist", () => {
     ]);
     expect([theirs.targetDuration, theirs.playlistType, theirs.endList]).toEqual([4, "VOD", true]);
   });
+
+  it("writes a growing EVENT playlist without the end list, otherwise the VOD playlist's lines", () => {
+    const event = writeMediaPlaylist({ segments: segments.slice(0, 2), targetDuration: 4, playlistType: "EVENT" });
+    expect(event).toBe(
+      "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-INDEPENDENT-SEGMENTS\n" +
+        "#EXTINF:4.000000,\nseg-00000.ts\n#EXTINF:4.004000,\nseg-00001.ts\n",
+    );
+    const ours = parseMediaPlaylist(event);
+    expect([ours.playlistType, ours.endList]).toEqual(["EVENT", false]);
+    const theirs = independentParse(event);
+    expect([theirs.playlistType, theirs.endList, theirs.segments.length]).toEqual(["EVENT", undefined, 2]);
+    // Complete: the VOD playlist starts with the same lines, the EVENT one's segments among them.
+    const vod = writeMediaPlaylist({ segments, targetDuration: 4 });
+    expect(vod.replace("PLAYLIST-TYPE:VOD", "PLAYLIST-TYPE:EVENT").startsWith(event)).toBe(true);
+  });
 });
 
 describe("writeIFramePlaylist", () => {

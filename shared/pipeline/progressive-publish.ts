@@ -1,0 +1,144 @@
+import { measureBandwidth, targetDurationFor } from "../hls/bandwidth.ts";
+import { parseMediaPlaylist } from "../hls/parse-playlist.ts";
+import { writeMasterPlaylist, writeMediaPlaylist, type VariantStream } from "../hls/playlists.ts";
+import { readJob, readJsonObject, writeJob } from "../job.ts";
+import { keys, partNames } from "../keys.ts";
+import type { Logger } from "../logger.ts";
+import { AUDIO_RENDITION } from "../media/ladder-table.ts";
+import { toNumber } from "../media/frame-rate.ts";
+import { NotFoundError } from "../errors.ts";
+import { listAll, type ObjectStore } from "../ports.ts";
+import { contentTypeForKey } from "../storage/object-key.ts";
+import { isoNow, type Clock } from "./clock.ts";
+import type { ActiveJob } from "./job-guard.ts";
+import type { PartRecord, SegmentRecord } from "./part-record.ts";
+
+export interface ProgressiveDeps {
+  store: ObjectStore;
+  now?: Clock;
+}
+
+/** How often one call re-reads the markers after writing, when other parts finished meanwhile. */
+const MAX_ROUNDS = 4;
+
+/**
+ * Progressive publish: once the first chunk (and the audio, when there is some) is done, the
+ * video is playable. Each rendition's media playlist is published as an EVENT playlist (no end
+ * list) holding the segments of the chunks finished so far from the start, without a gap; each
+ * later finished chunk makes it grow. The master names every rung (each chunk makes all of them).
+ * publish later replaces each playlist with the VOD one: the same segments, plus the end list.
+ *
+ * Several parts can finish at once, and there is no lock: a writer writes only when it has more
+ * segments than the published playlist, and reads the markers again afterwards (a part that
+ * finished meanwhile is published by whoever sees it last). The job's `playableAt` is set once.
+ * Returns whether anything was published.
+ */
+export async function publishProgress(deps: ProgressiveDeps, job: ActiveJob, logger?: Logger): Promise<boolean> {
+  let published = false;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const wrote = await publishOnce(deps, job);
+    if (!wrote) break;
+    published = true;
+    logger?.debug({ segments: wrote }, "progressive playlists published");
+  }
+  return published;
+}
+
+/**
+ * publishProgress for a part that just finished: a failure to publish early is logged, not
+ * retried (the part is done; publish writes everything at the end anyway).
+ */
+export async function publishProgressSafely(deps: ProgressiveDeps, job: ActiveJob, logger: Logger): Promise<void> {
+  try {
+    await publishProgress(deps, job, logger);
+  } catch (error) {
+    logger.warn({ err: error }, "could not publish the finished part early; the video is playable once ready");
+  }
+}
+
+/** One pass: the number of segments per rendition now published, or 0 when nothing was written. */
+async function publishOnce(deps: ProgressiveDeps, job: ActiveJob): Promise<number> {
+  const prefix = keys.partsPrefix(job.videoId);
+  const present = new Set((await listAll(deps.store, prefix)).map((object) => object.key.slice(prefix.length).replace(/\.json$/, "")));
+  if (job.plan.hasAudio && !present.has(partNames.audio)) return 0;
+  const done: PartRecord[] = [];
+  for (const chunk of job.plan.chunks.chunks) {
+    if (!present.has(partNames.chunk(chunk.index))) break;
+    done.push(await readJsonObject<PartRecord>(deps.store, keys.part(job.videoId, partNames.chunk(chunk.index))));
+  }
+  const first = done[0];
+  if (!first) return 0;
+  const lowest = job.plan.renditions[job.plan.renditions.length - 1];
+  if (!lowest) return 0;
+  const segmentsOf = (name: string) => done.flatMap((part) => part.segments?.[name] ?? []);
+  const count = segmentsOf(lowest.name).length;
+  if (count <= (await publishedSegmentCount(deps.store, job.videoId, lowest.name))) return 0;
+
+  // Every segment the playlists will name is in place before any playlist names it.
+  const copy = async (record: PartRecord, rendition: string, segments: readonly SegmentRecord[]) => {
+    if (!record.location) return;
+    for (const segment of segments) {
+      const target = keys.output(job.videoId, `${rendition}/${segment.uri}`);
+      if (!(await deps.store.head(target))) await deps.store.copy(`${record.location}${rendition}/${segment.uri}`, target);
+    }
+  };
+  for (const part of done) for (const rendition of job.plan.renditions) await copy(part, rendition.name, part.segments?.[rendition.name] ?? []);
+  const audio = job.plan.hasAudio ? await readJsonObject<PartRecord>(deps.store, keys.part(job.videoId, partNames.audio)) : undefined;
+  const audioSegments = audio?.segments?.audio ?? [];
+  if (audio) await copy(audio, "audio", audioSegments);
+
+  // publish may have finished meanwhile: its VOD playlists must stay.
+  if ((await readJob(deps.store, job.videoId))?.status !== "processing") return 0;
+  const plannedTarget = targetDurationFor([job.plan.segmentSeconds]);
+  const variants: VariantStream[] = [];
+  for (const rendition of [...job.plan.renditions].reverse()) {
+    const segments = segmentsOf(rendition.name);
+    const codecs = first.codecs?.[rendition.name];
+    if (!segments.length || !codecs) continue;
+    const targetDuration = Math.max(plannedTarget, targetDurationFor(segments.map((s) => s.duration)));
+    await put(deps.store, job.videoId, `${rendition.name}/index.m3u8`, writeMediaPlaylist({ segments, targetDuration, playlistType: "EVENT" }));
+    const bandwidth = measureBandwidth(segments);
+    variants.push({
+      uri: `${rendition.name}/index.m3u8`,
+      bandwidth: bandwidth.peak,
+      averageBandwidth: bandwidth.average,
+      codecs,
+      resolution: { width: rendition.width, height: rendition.height },
+      frameRate: toNumber(job.plan.chunks.frameRate),
+    });
+  }
+  let audioBandwidth;
+  if (audioSegments.length) {
+    const targetDuration = Math.max(plannedTarget, targetDurationFor(audioSegments.map((s) => s.duration)));
+    await put(deps.store, job.videoId, "audio/index.m3u8", writeMediaPlaylist({ segments: audioSegments, targetDuration, playlistType: "EVENT" }));
+    audioBandwidth = measureBandwidth(audioSegments);
+  }
+  const master = writeMasterPlaylist({
+    variants,
+    ...(audioBandwidth
+      ? { audio: { groupId: "audio", name: "Main", uri: "audio/index.m3u8", channels: AUDIO_RENDITION.channels, default: true, bandwidth: audioBandwidth } }
+      : {}),
+  });
+  await put(deps.store, job.videoId, "master.m3u8", master);
+
+  const current = await readJob(deps.store, job.videoId);
+  if (current?.status === "processing" && !current.playableAt) {
+    const timestamp = isoNow(deps.now);
+    await writeJob(deps.store, { ...current, playableAt: timestamp, updatedAt: timestamp });
+  }
+  return count;
+}
+
+/** How many segments the published playlist of a rendition names (0: none published yet). */
+async function publishedSegmentCount(store: ObjectStore, videoId: string, rendition: string): Promise<number> {
+  try {
+    return parseMediaPlaylist((await store.getBuffer(keys.output(videoId, `${rendition}/index.m3u8`))).toString("utf8")).segments.length;
+  } catch (error) {
+    if (error instanceof NotFoundError) return 0;
+    throw error;
+  }
+}
+
+function put(store: ObjectStore, videoId: string, path: string, body: string): Promise<void> {
+  return store.put(keys.output(videoId, path), body, { contentType: contentTypeForKey(path) });
+}
