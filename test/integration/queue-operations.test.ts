@@ -1,10 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../app/cli/main.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { readJob, writeJob, type JobRecord } from "../../shared/job.ts";
 import { STAGES, serialize } from "../../shared/messages.ts";
@@ -13,7 +11,8 @@ import { redriveDeadLetters } from "../../shared/queue/queue-operations.ts";
 import { createObjectStore } from "../../shared/storage/create-object-store.ts";
 import { toDeadLetterRecord } from "../../shared/consumer/types.ts";
 import { PermanentError } from "../../shared/errors.ts";
-import { startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
+import { fauxAwsEnv, startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
+import { runCli } from "../support/run-cli.ts";
 
 let faux: FauxAws;
 const dirs: string[] = [];
@@ -29,17 +28,7 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-/** Runs the CLI in this process; returns its exit status and what it printed. */
-async function vodpipe(args: string[], env: Record<string, string>) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk) => (out += chunk));
-  stderr.on("data", (chunk) => (err += chunk));
-  const code = await main(args, { stdout, stderr, env });
-  return { code, stdout: out, stderr: err };
-}
+const vodpipe = runCli;
 
 async function embeddedEnv(): Promise<Record<string, string>> {
   const dir = await mkdtemp(join(tmpdir(), "vodpipe-ops-"));
@@ -52,16 +41,7 @@ async function sqsEnv(): Promise<Record<string, string>> {
   const s3 = new S3Client({ endpoint: faux.endpoint, region: faux.region, credentials: faux.credentials, forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   s3.destroy();
-  return {
-    VODPIPE_STORAGE: "s3",
-    VODPIPE_S3_BUCKET: bucket,
-    VODPIPE_S3_ENDPOINT: faux.endpoint,
-    VODPIPE_QUEUE: "sqs",
-    VODPIPE_SQS_ENDPOINT: faux.endpoint,
-    VODPIPE_AWS_REGION: faux.region,
-    VODPIPE_QUEUE_PREFIX: `${uniqueName("ops")}-`,
-    VODPIPE_LOG_LEVEL: "silent",
-  };
+  return { ...fauxAwsEnv(faux, bucket, `${uniqueName("ops")}-`), VODPIPE_LOG_LEVEL: "silent" };
 }
 
 function job(videoId: string, status: JobRecord["status"], reason?: string): JobRecord {

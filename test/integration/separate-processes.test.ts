@@ -15,7 +15,7 @@ import { createSqsClient } from "../../shared/queue/sqs-queue.ts";
 import { openQueueSet } from "../../shared/queue/queue-set.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { STAGES } from "../../shared/messages.ts";
-import { startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
+import { fauxAwsEnv, startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
 import { mediaFile, standIn } from "../support/media.ts";
 import { FAST_TEST_ENV } from "../support/pipeline-harness.ts";
 import { until } from "../support/wait.ts";
@@ -54,7 +54,8 @@ const unquoted = (etag: string | undefined) => (etag ?? "").replace(/"/g, "");
 
 const STAGE_PROCESSES = ["ingest", "split", "transcode", "transcode", "audio", "thumbnails", "publish", "webhook"] as const;
 
-describe("every stage in its own process, on S3 + SQS", () => {
+// Eight node processes and their ffmpegs on a shared 2-core machine: generous limits.
+describe("every stage in its own process, on S3 + SQS", { timeout: 240_000 }, () => {
   let faux: FauxAws;
   let root: string;
   let bucket: string;
@@ -73,13 +74,7 @@ describe("every stage in its own process, on S3 + SQS", () => {
     store = createS3ObjectStore({ client: s3, bucket });
     env = {
       ...FAST_TEST_ENV,
-      VODPIPE_STORAGE: "s3",
-      VODPIPE_S3_BUCKET: bucket,
-      VODPIPE_S3_ENDPOINT: faux.endpoint,
-      VODPIPE_QUEUE: "sqs",
-      VODPIPE_SQS_ENDPOINT: faux.endpoint,
-      VODPIPE_AWS_REGION: faux.region,
-      VODPIPE_QUEUE_PREFIX: `${uniqueName("p")}-`,
+      ...fauxAwsEnv(faux, bucket, `${uniqueName("p")}-`),
       // A killed worker's chunk comes back after 6 s; running handlers renew it every 2 s.
       VODPIPE_VISIBILITY_TIMEOUT_SECONDS: "6",
       VODPIPE_HEARTBEAT_SECONDS: "2",

@@ -1,31 +1,21 @@
 import { createHash } from "node:crypto";
 import { copyFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../app/cli/main.ts";
 import { sourceKeyForFile } from "../../app/cli/submit-command.ts";
 import { openPipelineEnvironment, startStageWorkers } from "../../app/environment.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { readJob } from "../../shared/job.ts";
 import { silentLogger } from "../../shared/logger.ts";
 import { createS3ObjectStore } from "../../shared/storage/s3-object-store.ts";
-import { startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
+import { fauxAwsEnv, startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
+import { runCli } from "../support/run-cli.ts";
 import { mediaFile } from "../support/media.ts";
 import { createSandbox, FAST_TEST_ENV, type Sandbox } from "../support/pipeline-harness.ts";
 import { until } from "../support/wait.ts";
 
-async function vodpipe(args: string[], env: Record<string, string>) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk) => (out += chunk));
-  stderr.on("data", (chunk) => (err += chunk));
-  const code = await main(args, { stdout, stderr, env });
-  return { code, stdout: out, stderr: err };
-}
+const vodpipe = runCli;
 
 const sha256Id = async (path: string) => createHash("sha256").update(await readFile(path)).digest("hex").slice(0, 32);
 
@@ -100,7 +90,7 @@ describe("vodpipe submit, local files on the embedded store", () => {
   });
 });
 
-describe("vodpipe submit s3://bucket/prefix on S3 + SQS", () => {
+describe("vodpipe submit s3://bucket/prefix on S3 + SQS", { timeout: 180_000 }, () => {
   let faux: FauxAws;
   let s3: S3Client;
   beforeAll(async () => {
@@ -131,13 +121,7 @@ describe("vodpipe submit s3://bucket/prefix on S3 + SQS", () => {
       const env: Record<string, string> = {
         ...FAST_TEST_ENV,
         VODPIPE_TMP_DIR: sandbox.tmpDir,
-        VODPIPE_STORAGE: "s3",
-        VODPIPE_S3_BUCKET: bucket,
-        VODPIPE_S3_ENDPOINT: faux.endpoint,
-        VODPIPE_QUEUE: "sqs",
-        VODPIPE_SQS_ENDPOINT: faux.endpoint,
-        VODPIPE_AWS_REGION: faux.region,
-        VODPIPE_QUEUE_PREFIX: `${uniqueName("submit")}-`,
+        ...fauxAwsEnv(faux, bucket, `${uniqueName("submit")}-`),
       };
       expect((await vodpipe(["setup"], env)).code).toBe(0);
 

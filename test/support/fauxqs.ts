@@ -23,3 +23,16 @@ export async function startFauxAws(): Promise<FauxAws> {
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
 }
+
+/** The VODPIPE_* variables that point vodpipe at a fauxqs server: S3 storage in `bucket`, SQS queues named `<prefix>…`. */
+export function fauxAwsEnv(faux: FauxAws, bucket: string, queuePrefix: string): Record<string, string> {
+  return {
+    VODPIPE_STORAGE: "s3",
+    VODPIPE_S3_BUCKET: bucket,
+    VODPIPE_S3_ENDPOINT: faux.endpoint,
+    VODPIPE_QUEUE: "sqs",
+    VODPIPE_SQS_ENDPOINT: faux.endpoint,
+    VODPIPE_AWS_REGION: faux.region,
+    VODPIPE_QUEUE_PREFIX: queuePrefix,
+  };
+}
