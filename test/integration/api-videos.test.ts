@@ -147,6 +147,28 @@ describe("GET and DELETE /v1/videos/{id}", () => {
   });
 });
 
+describe("GET /v1/videos/{id}/events", () => {
+  it("sends the video at once, ends with `deleted` when it is deleted, and answers 404 for an unknown id", async () => {
+    harness = await createApiHarness({}, { eventPollMs: 20 });
+    const { app } = harness;
+    const { id } = await json(await app.request("/v1/videos", { method: "POST", body: "abc" }));
+    const response = await app.request(`/v1/videos/${id}/events`);
+    expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = (await reader.read()).value ?? "";
+    expect(text).toMatch(new RegExp(`^event: video\ndata: \\{"id":"${id}","status":"queued"`));
+    expect((await app.request(`/v1/videos/${id}`, { method: "DELETE" })).status).toBe(204);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    expect(text).toContain(`event: deleted\ndata: {"id":"${id}"}`);
+    const unknown = await app.request("/v1/videos/nosuchvideo/events");
+    expect(unknown.status).toBe(404);
+  });
+});
+
 describe("errors", () => {
   it("are JSON with a sentence for unknown routes and never show a 500's details", async () => {
     harness = await createApiHarness({}, {});
