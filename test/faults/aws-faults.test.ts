@@ -15,7 +15,8 @@ import { createSqsClient } from "../../shared/queue/sqs-queue.ts";
 import { createS3ObjectStore } from "../../shared/storage/s3-object-store.ts";
 import { openPipelineEnvironment, startStageWorkers } from "../../app/environment.ts";
 import { startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
-import { seededRandom, startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
+import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
+import { prng } from "../support/hostile-files.ts";
 import { mediaFile } from "../support/media.ts";
 import { FAST_TEST_ENV } from "../support/pipeline-harness.ts";
 import { until } from "../support/wait.ts";
@@ -42,7 +43,7 @@ function twiceOutOfOrder(queue: Queue): Queue {
 
 /** Mostly 5xx and throttling, some resets, a few requests never answered (each costs the 3 s timeout). */
 function randomFaults(seed: number, rate: number): () => Fault | undefined {
-  const random = seededRandom(seed);
+  const random = prng(seed);
   return () => {
     if (random() >= rate) return undefined;
     const pick = random();

@@ -108,15 +108,3 @@ function answer(res: ServerResponse, info: RequestInfo, status: number, code: st
     res.end(JSON.stringify({ __type: `com.amazonaws.sqs#${code}`, message }));
   }
 }
-
-/** A repeatable sequence of numbers in [0, 1) (mulberry32), so a run's faults can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
