@@ -89,6 +89,9 @@ const portSchema = int(0, 65_535).default(8080);
 
 export type ConfigVariable = keyof z.input<typeof envSchema>;
 
+/** Every VODPIPE_ variable, for the docs (the README's table is checked against it). */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as readonly ConfigVariable[];
+
 export interface Config {
   dataDir: string;
   storage:
