@@ -205,7 +205,6 @@ describe("openQueueSet / setupQueues, embedded", () => {
       "vodpipe-audio",
       "vodpipe-thumbnails",
       "vodpipe-publish",
-      "vodpipe-webhook",
     ]);
 
     const set = await openQueueSet(config);
