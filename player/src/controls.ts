@@ -4,6 +4,16 @@ import { formatClock } from "./format.ts";
 import type { KeyTarget } from "./keyboard.ts";
 import type { StoryboardPreview } from "./storyboard-preview.ts";
 
+/**
+ * How long the video is as far as the viewer can seek: a growing (EVENT) playlist reports an
+ * infinite duration while it is published, so its seekable end stands in.
+ */
+export function mediaDuration(video: HTMLMediaElement): number {
+  if (Number.isFinite(video.duration)) return video.duration;
+  const seekable = video.seekable;
+  return seekable.length > 0 ? seekable.end(seekable.length - 1) : 0;
+}
+
 export interface Controls {
   element: HTMLElement;
   /** The seek slider (the e2e test hovers it). */
@@ -40,7 +50,7 @@ export function createControls(options: ControlsOptions): Controls {
   );
 
   let scrubbing = false;
-  const duration = () => (Number.isFinite(video.duration) ? video.duration : 0);
+  const duration = () => mediaDuration(video);
 
   const showTime = (current: number) => {
     const total = duration();

@@ -1,7 +1,7 @@
 /** The player: a <video> driven by hls.js (or Safari's own HLS), with controls, previews and errors. */
 import type HlsClass from "hls.js";
 import type { ErrorData, LevelSwitchedData } from "hls.js";
-import { createControls } from "./controls.ts";
+import { createControls, mediaDuration } from "./controls.ts";
 import { h, icon, ICONS } from "./dom.ts";
 import { chooseEngine, isAppleWebKit, type Engine } from "./engine.ts";
 import { describeMediaElementError, describePlayerError, respondTo } from "./error-messages.ts";
@@ -108,7 +108,7 @@ export function createPlayer(source: PlayerSource): Player {
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const cleanups: Array<() => void> = [];
 
-  const duration = () => (Number.isFinite(video.duration) ? video.duration : 0);
+  const duration = () => mediaDuration(video);
   const seekTo = (time: number) => {
     video.currentTime = Math.max(0, Math.min(duration() || time, time));
   };

@@ -5,6 +5,7 @@ import { parseStoryboardVtt, tileAt, type StoryboardTile } from "./storyboard-vt
 
 /** Size of a tile whose cue shows a whole image (no #xywh=): the storyboard's usual tile. */
 const WHOLE_IMAGE = { width: 160, height: 90 };
+const RELOAD_MS = 5000;
 
 export interface StoryboardPreview {
   element: HTMLElement;
@@ -19,7 +20,14 @@ export function createStoryboardPreview(vttUrl: string | null): StoryboardPrevie
   const element = h("div", { class: "preview", "aria-hidden": "true", hidden: true }, image, time);
   let tiles: StoryboardTile[] = [];
 
-  if (vttUrl) {
+  // While a video is still processing its storyboard may not be there yet: a failed load is
+  // tried again on a later hover, at most every few seconds.
+  let loading = false;
+  let lastAttempt = 0;
+  const load = () => {
+    if (!vttUrl || loading || tiles.length > 0 || Date.now() - lastAttempt < RELOAD_MS) return;
+    loading = true;
+    lastAttempt = Date.now();
     const absolute = new URL(vttUrl, location.href).href;
     fetch(absolute)
       .then((response) => (response.ok ? response.text() : ""))
@@ -30,12 +38,15 @@ export function createStoryboardPreview(vttUrl: string | null): StoryboardPrevie
       })
       .catch(() => {
         // No storyboard: the preview shows the time alone.
-      });
-  }
+      })
+      .finally(() => (loading = false));
+  };
+  load();
 
   return {
     element,
     show(seconds, x, width) {
+      load();
       const tile = tileAt(tiles, seconds);
       if (tile) {
         const whole = tile.width === 0 || tile.height === 0;
