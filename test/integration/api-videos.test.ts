@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { readJob } from "../../shared/job.ts";
+import { readJob, writeJob, type JobRecord } from "../../shared/job.ts";
 import { keys } from "../../shared/keys.ts";
 import { parseMessage } from "../../shared/messages.ts";
 import { listAll } from "../../shared/ports.ts";
@@ -15,6 +15,29 @@ afterEach(async () => {
 async function json(response: Response): Promise<any> {
   return JSON.parse(await response.text());
 }
+
+describe("GET /v1/videos/:id while processing and once ready", () => {
+  it("is playable with an HLS URL once the job records playableAt, and reports each rendition's measured quality once ready", async () => {
+    harness = await createApiHarness();
+    const { app, deps } = harness;
+    const videoId = "progressive-1";
+    const rendition = { name: "360p", width: 640, height: 360, videoKbps: 800, maxrateKbps: 880, bufsizeKbps: 1600, profile: "main" };
+    const job = {
+      videoId, status: "processing", sourceKey: keys.source(videoId, ".mp4"), createdAt: "2024-05-01T10:00:00.000Z", updatedAt: "2024-05-01T10:00:01.000Z",
+      plan: { segmentSeconds: 4, x264Preset: "veryfast", renditions: [rendition], chunks: { chunks: [] }, toneMap: null, hasAudio: false, parts: ["chunk-000"] },
+    };
+    const video = async (record: object) => {
+      await writeJob(deps.store, record as JobRecord);
+      return json(await app.request(`/v1/videos/${videoId}`));
+    };
+    expect(await video(job)).toMatchObject({ status: "processing", playable: false, playback: { hls: null } });
+    expect(await video({ ...job, playableAt: "2024-05-01T10:00:03.000Z" })).toMatchObject({
+      status: "processing", playable: true, playback: { hls: `/v1/videos/${videoId}/hls/master.m3u8` }, renditions: [{ name: "360p", quality: null }],
+    });
+    const ready = { ...job, status: "ready", playableAt: "2024-05-01T10:00:03.000Z", readyAt: "2024-05-01T10:00:09.000Z", quality: { "360p": { psnr: 41.2, ssim: 0.987 } } };
+    expect(await video(ready)).toMatchObject({ status: "ready", playable: true, renditions: [{ name: "360p", status: "ready", quality: { psnr: 41.2, ssim: 0.987 } }] });
+  });
+});
 
 describe("POST /v1/videos (raw body)", () => {
   it("stores the body, answers 201 with the video queued, lists it and sends ingest its message", async () => {
