@@ -136,8 +136,10 @@ export function assertUsableContainer(probe: RawProbe, sizeBytes: number, limits
     );
   }
   assertPictureSize(video, limits);
+  // Twice the limit before the packets are read: a container's stated length can be an estimate
+  // (MPEG-TS, MP3), and the packets give the real one; a file claiming far more is not read at all.
   const claimed = num(probe.format?.duration);
-  if (claimed !== undefined && claimed > limits.maxDurationSeconds) {
+  if (claimed !== undefined && claimed > 2 * limits.maxDurationSeconds) {
     throw new InvalidMediaError(`the file says it lasts ${claimed.toFixed(1)} s; the limit is ${limits.maxDurationSeconds} s`);
   }
   return video;
