@@ -1,5 +1,5 @@
 import { InvalidMediaError } from "../errors.ts";
-import { safeInputOptions, type ProbeRunOptions } from "./probe.ts";
+import { classifyProbeFailure, safeInputOptions, type ProbeRunOptions } from "./probe.ts";
 import { runProcess } from "./run-process.ts";
 
 export interface PacketTimeline {
@@ -119,6 +119,7 @@ export async function listVideoPackets(ffprobe: string, path: string, options: L
         ...runOptions,
         signal: runOptions.signal ? AbortSignal.any([runOptions.signal, tooMany.signal]) : tooMany.signal,
         task: "reading the video's frames",
+        classify: classifyProbeFailure,
         onStdout: (chunk) => take(chunk.toString("latin1")),
       },
     );

@@ -1,4 +1,5 @@
 import { runProcess, type RunOptions } from "./run-process.ts";
+import { classifyToolFailure, type ToolExit, type ToolFailure } from "./tool-failure.ts";
 
 /** What a probe passes on to runProcess. */
 export type ProbeRunOptions = Pick<RunOptions, "logger" | "signal" | "deadlineSeconds" | "killGraceSeconds">;
@@ -71,7 +72,20 @@ export async function probeContainer(
   const { stdout } = await runProcess(
     ffprobe,
     ["-v", "error", ...safeInputOptions(), "-show_format", "-show_streams", "-of", "json", path],
-    { ...options, task: "reading the file's format" },
+    { ...options, task: "reading the file's format", classify: classifyProbeFailure },
   );
   return JSON.parse(stdout.toString("utf8")) as RawProbe;
+}
+
+/**
+ * ffprobe on an upload reads nothing but that file: when it gives up with an error of its own
+ * (not killed, not out of disk, not refusing its options), the file is at fault, whatever the
+ * words (damaged files fail in more ways than any list of messages holds).
+ */
+export function classifyProbeFailure(exit: ToolExit): ToolFailure {
+  const verdict = classifyToolFailure(exit);
+  if (verdict.kind !== "retryable" || exit.signal || exit.code === null || /Unrecognized option|Option not found|Invalid option/i.test(exit.stderr)) {
+    return verdict;
+  }
+  return { kind: "permanent", reason: "the file is damaged or not a video ffmpeg can read; upload the original recording again" };
 }

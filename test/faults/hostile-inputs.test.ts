@@ -28,7 +28,7 @@ import { matroskaWithTracks, mutate, prng, setSampleEntrySize } from "../support
  * file; the listener must see no connection and the canary's content must appear nowhere.
  */
 const binaries = resolveFfmpegBinaries();
-const MUTATIONS_PER_FIXTURE = 40;
+const MUTATIONS_PER_FIXTURE = 36;
 const MUTATED_FIXTURES = [
   "androidx_sample.avi", "androidx_sample.flv", "bear-vp9-odd-dimensions.webm", "dolbyVision-hdr.MOV",
   "bear-id3.mp3", "bbb_2500ms_first_30_frames.ts", "hdr10-av1.mp4",
