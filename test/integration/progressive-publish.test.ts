@@ -43,10 +43,12 @@ describe("progressive publish", () => {
       `#!/bin/sh
 case " $* " in
   *" -force_key_frames "*)
-    # Let the audio (another worker) finish first, so the video is playable after chunk 0.
-    sleep 1
     n=0
     while ! mkdir "${snapshots}/$n" 2>/dev/null; do n=$((n + 1)); done
+    # The audio is another worker's: from the second chunk on, wait (a minute at most) for the
+    # master, which needs both it and chunk 0, so the photographs do not depend on who was faster.
+    i=0
+    while [ "$n" -ge 1 ] && [ $i -lt 600 ] && ! ls "${objects}"/videos/*/hls/master.m3u8 >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
     cp "${objects}"/videos/*/job.json "${snapshots}/$n/job.json"
     for hls in "${objects}"/videos/*/hls; do
       [ -d "$hls" ] || continue
