@@ -10,6 +10,7 @@ import { partNames } from "../../shared/keys.ts";
 import type { ThumbnailResult } from "../../shared/media/thumbnail-result.ts";
 import { summarizeQuality } from "./quality-summary.ts";
 import { contentTypeForKey } from "../../shared/storage/object-key.ts";
+import type { Manifest } from "./manifest-schema.ts";
 
 /** What the thumbnails part records: the render result and the folder its files went to. */
 type ThumbnailDetails = ThumbnailResult & { folder: string };
@@ -36,7 +37,7 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
   });
   const files: OutputFile[] = [];
   const variants: VariantStream[] = [];
-  const renditionSummaries = [];
+  const renditionSummaries: Manifest["renditions"] = [];
   const quality = summarizeQuality(job, parts);
 
   for (const rendition of job.plan.renditions) {
@@ -116,7 +117,7 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
       : {}),
   });
 
-  const manifest = {
+  const manifest: Manifest = {
     id: job.videoId,
     status: "ready",
     durationSeconds: round(plannedDurationSeconds(job.plan.chunks)),

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { buildOutputs } from "../../services/publish/build-outputs.ts";
 import type { ActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { PartRecord } from "../../shared/pipeline/part-record.ts";
+import { manifestSchema } from "../../services/publish/manifest-schema.ts";
 
 // A 10 s, 30 fps video with audio: three 4/4/2 s segments in two chunks, two renditions.
 const JOB: ActiveJob = {
@@ -185,6 +186,7 @@ describe("buildOutputs", () => {
 
   it("describes the result in manifest.json", () => {
     const manifest = JSON.parse(buildOutputs(JOB, partsMap(PARTS)).find((f) => f.path === "manifest.json")!.body);
+    expect(manifestSchema.safeParse(manifest).error).toBeUndefined();
     expect(manifest.id).toBe("clip-1");
     expect(manifest.status).toBe("ready");
     expect(manifest.durationSeconds).toBe(10);
