@@ -60,8 +60,8 @@ export async function openPipelineEnvironment(config: Readonly<Config>, logger: 
   // A VODPIPE_TMP_DIR that does not exist yet is made, as the data folder is; else every job would fail on it.
   if (config.ffmpeg.tmpDir) await mkdir(config.ffmpeg.tmpDir, { recursive: true });
   const queueSet = await openQueueSet(config);
-  // Measured on 2 cores: one thread per ffmpeg with two chunks at once beats two threads each
-  // (oversubscribing cost about 7% more CPU for the same work).
+  // Each ffmpeg gets its share of the cores: single-threaded encoders side by side spend less CPU
+  // per frame than frame-threaded ones competing for the same cores (bench/README.md).
   const threads = config.ffmpeg.threads || Math.max(1, Math.floor(availableParallelism() / config.worker.transcodeConcurrency));
   const soloThreads = config.ffmpeg.threads || availableParallelism();
   logger.debug({ store: store.description, ffmpeg: binaries.ffmpeg, ffprobe: binaries.ffprobe, threads }, "pipeline environment");

@@ -56,8 +56,8 @@ export function planChunks(input: ChunkPlanInput): ChunkPlan {
   // Allowed lengths: 0.75x-1.5x.
   const counts = input.parallelism > 1 ? evenCounts(totalFrames, nominalFrames, input.parallelism) : [];
   // A video longer than a chunk is spread over every worker, and so is a shorter one that has a
-  // segment for each: on 2 cores, two single-threaded chunks of a 12 s 1080p video finish about
-  // 7% sooner than one chunk encoded with two threads.
+  // segment for each: single-threaded chunks side by side finish sooner than one chunk encoded
+  // with every thread (bench/README.md).
   const longerThanOneChunk = totalFrames / fps > input.chunkSeconds + 1e-9;
   const evenlyShared = input.parallelism > 1 && (longerThanOneChunk || counts.length > 0);
   const layout = (segmentCount: number) => layOutChunks(input, fps, totalFrames, segmentCount, evenlyShared);

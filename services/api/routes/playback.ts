@@ -163,8 +163,8 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
 }
 
 /**
- * A web stream that pulls whole chunks from the file stream (64 KiB reads). Readable.toWeb
- * measured several times slower here under many concurrent requests.
+ * A web stream that pulls whole chunks from the file stream (64 KiB reads): under many concurrent
+ * requests Readable.toWeb serves several times fewer (bench/README.md, `npm run bench:serve`).
  */
 function toWeb(stream: Readable): ReadableStream<Uint8Array> {
   const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
