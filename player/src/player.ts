@@ -59,6 +59,8 @@ export interface PlayerSource {
 
 export interface Player {
   element: HTMLElement;
+  /** Poster and storyboard appear while a playable video is still processing: take them when they do. */
+  setImages(images: { poster: string | null; storyboard: string | null }): void;
   destroy(): void;
 }
 
@@ -270,6 +272,10 @@ export function createPlayer(source: PlayerSource): Player {
 
   return {
     element,
+    setImages(images) {
+      if (images.poster && !video.getAttribute("poster")) video.poster = images.poster;
+      preview.setSource(images.storyboard);
+    },
     destroy() {
       destroyed = true;
       clearTimeout(idleTimer);

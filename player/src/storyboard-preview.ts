@@ -12,13 +12,16 @@ export interface StoryboardPreview {
   /** Shows the preview for `time`, centred over `x` (px from the seek bar's left), kept inside `width`. */
   show(time: number, x: number, width: number): void;
   hide(): void;
+  /** The storyboard's URL once it exists (a video still processing gets it later); kept once its tiles are loaded. */
+  setSource(vttUrl: string | null): void;
 }
 
-export function createStoryboardPreview(vttUrl: string | null): StoryboardPreview {
+export function createStoryboardPreview(initialUrl: string | null): StoryboardPreview {
   const image = h("div", { class: "preview-image" });
   const time = h("span", { class: "preview-time" });
   const element = h("div", { class: "preview", "aria-hidden": "true", hidden: true }, image, time);
   let tiles: StoryboardTile[] = [];
+  let vttUrl = initialUrl;
 
   // While a video is still processing its storyboard may not be there yet: a failed load is
   // tried again on a later hover, at most every few seconds.
@@ -67,6 +70,15 @@ export function createStoryboardPreview(vttUrl: string | null): StoryboardPrevie
     },
     hide() {
       element.hidden = true;
+    },
+    setSource(url) {
+      if (!url || tiles.length > 0 || url === vttUrl) return;
+      const first = vttUrl === null;
+      vttUrl = url;
+      if (first) {
+        lastAttempt = 0;
+        load();
+      }
     },
   };
 }

@@ -48,6 +48,8 @@ export function createWatchView(id: string): View {
           height: top?.height ?? video.height,
         });
         replace(stage, player.element);
+      } else {
+        player.setImages(video.playback);
       }
       // With progressive publish a video plays before it is ready: say that more is coming.
       note.textContent = video.status === "ready" ? "" : `Still processing — ${shownPercent(video)}%: the rest of the video is on its way.`;

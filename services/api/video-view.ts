@@ -1,5 +1,5 @@
 import { readJob, type JobRecord } from "../../shared/job.ts";
-import { partNames } from "../../shared/keys.ts";
+import { keys, partNames } from "../../shared/keys.ts";
 import type { ObjectStore } from "../../shared/ports.ts";
 import type { VideoStatus } from "../../shared/progress/overall-progress.ts";
 import { readVideoProgress } from "../../shared/progress/progress-records.ts";
@@ -43,7 +43,6 @@ export async function toVideoObject(store: ObjectStore, video: StoredVideo, opti
   const ready = status === "ready";
   // Progressive publish: playable once the lowest rung's growing playlist and the master exist.
   const playable = ready || (status === "processing" && job?.playableAt !== undefined);
-  const thumbnailsDone = ready || finished.has(partNames.thumbnails);
   const base = playbackBase(videoId, options);
   const display = job?.source?.video;
   return {
@@ -71,10 +70,25 @@ export async function toVideoObject(store: ObjectStore, video: StoredVideo, opti
     })),
     playback: {
       hls: playable ? `${base}/hls/master.m3u8` : null,
-      poster: thumbnailsDone ? `${base}/thumbnails/poster.webp` : null,
-      storyboard: thumbnailsDone ? `${base}/thumbnails/storyboard.vtt` : null,
+      poster: (await published(store, video, THUMBNAIL_FILES.poster, finished)) ? `${base}/${THUMBNAIL_FILES.poster}` : null,
+      storyboard: (await published(store, video, THUMBNAIL_FILES.storyboard, finished)) ? `${base}/${THUMBNAIL_FILES.storyboard}` : null,
     },
   };
+}
+
+/** The images of the playback object, as served under the playback base. */
+const THUMBNAIL_FILES = { poster: "thumbnails/poster.webp", storyboard: "thumbnails/storyboard.vtt" } as const;
+
+/**
+ * Whether a thumbnail file can be fetched now: always once ready (publish wrote it), never before
+ * the thumbnails stage finished, and in between only when the object is really there (publish
+ * copies thumbnails into place from the stage's staging area), so a reported URL never answers 404.
+ */
+async function published(store: ObjectStore, video: StoredVideo, path: string, finished: ReadonlySet<string>): Promise<boolean> {
+  const status = statusOf(video);
+  if (status === "ready") return true;
+  if (status !== "processing" || !finished.has(partNames.thumbnails)) return false;
+  return (await store.head(keys.output(video.videoId, path))) !== undefined;
 }
 
 /** Where a video's playback tree is served: plain, or under a signed token (relative URIs keep working). */

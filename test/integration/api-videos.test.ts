@@ -37,6 +37,30 @@ describe("GET /v1/videos/:id while processing and once ready", () => {
     const ready = { ...job, status: "ready", playableAt: "2024-05-01T10:00:03.000Z", readyAt: "2024-05-01T10:00:09.000Z", quality: { "360p": { psnr: 41.2, ssim: 0.987 } } };
     expect(await video(ready)).toMatchObject({ status: "ready", playable: true, renditions: [{ name: "360p", status: "ready", quality: { psnr: 41.2, ssim: 0.987 } }] });
   });
+
+  it("reports poster and storyboard URLs only once their objects exist, each of them fetchable", async () => {
+    harness = await createApiHarness();
+    const { app, deps } = harness;
+    const videoId = "thumbs-1";
+    const job = {
+      videoId, status: "processing", sourceKey: keys.source(videoId, ".mp4"), createdAt: "2024-05-01T10:00:00.000Z", updatedAt: "2024-05-01T10:00:01.000Z",
+      plan: { segmentSeconds: 4, x264Preset: "veryfast", renditions: [], chunks: { chunks: [] }, toneMap: null, hasAudio: false, parts: ["thumbnails"] },
+    };
+    await writeJob(deps.store, job as unknown as JobRecord);
+    const playback = async () => (await json(await app.request(`/v1/videos/${videoId}`))).playback;
+    const fetchable = async (url: string | null) => url !== null && (await app.request(url)).status === 200;
+
+    expect(await playback()).toEqual({ hls: null, poster: null, storyboard: null });
+    // The stage finished, but its files are still in its staging area: no URL yet.
+    await deps.store.put(keys.part(videoId, "thumbnails"), "{}");
+    expect(await playback()).toEqual({ hls: null, poster: null, storyboard: null });
+    await deps.store.put(keys.output(videoId, "thumbnails/poster.webp"), "webp");
+    const withPoster = await playback();
+    expect(withPoster).toMatchObject({ poster: `/v1/videos/${videoId}/thumbnails/poster.webp`, storyboard: null });
+    expect(await fetchable(withPoster.poster)).toBe(true);
+    await deps.store.put(keys.output(videoId, "thumbnails/storyboard.vtt"), "WEBVTT\n");
+    expect(await fetchable((await playback()).storyboard)).toBe(true);
+  });
 });
 
 describe("POST /v1/videos (raw body)", () => {
