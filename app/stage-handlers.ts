@@ -1,6 +1,6 @@
 import type { Stage } from "../shared/messages.ts";
 import type { MessageHandler } from "../shared/consumer/types.ts";
-import { createSenders } from "../shared/pipeline/senders.ts";
+import { createSender, createSenders } from "../shared/pipeline/senders.ts";
 import { createIngestHandler } from "../services/ingest/handler.ts";
 import { createSplitHandler } from "../services/split/handler.ts";
 import { createTranscodeHandler } from "../services/transcode/handler.ts";
@@ -19,6 +19,8 @@ export function createStageHandlers(deps: PipelineDeps): Record<Stage, MessageHa
   const { tmpDir } = config.ffmpeg;
   const { transcodeConcurrency } = config.worker;
   const { deadlines } = config;
+  // Only when a receiver asked for it: otherwise every finished part would queue a message nobody wants.
+  const progressEvents = config.webhook?.events.includes("video.progress") ? createSender("webhook", queues.webhook) : undefined;
   return {
     ingest: createIngestHandler({
       store,
@@ -44,6 +46,7 @@ export function createStageHandlers(deps: PipelineDeps): Record<Stage, MessageHa
     transcode: createTranscodeHandler({
       store,
       send: createSenders(queues, "publish"),
+      progressEvents,
       binaries,
       threads,
       soloThreads,
@@ -52,8 +55,8 @@ export function createStageHandlers(deps: PipelineDeps): Record<Stage, MessageHa
       tmpDir,
       now,
     }),
-    audio: createAudioHandler({ store, send: createSenders(queues, "publish"), binaries, threads, deadlines, tmpDir, now }),
-    thumbnails: createThumbnailsHandler({ store, send: createSenders(queues, "publish"), binaries, threads, deadlines, tmpDir, now }),
+    audio: createAudioHandler({ store, send: createSenders(queues, "publish"), progressEvents, binaries, threads, deadlines, tmpDir, now }),
+    thumbnails: createThumbnailsHandler({ store, send: createSenders(queues, "publish"), progressEvents, binaries, threads, deadlines, tmpDir, now }),
     publish: createPublishHandler({ store, send: createSenders(queues, "webhook"), binaries, tmpDir, now }),
     webhook: createWebhookHandler({ store, webhook: config.webhook, now }),
   };

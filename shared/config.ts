@@ -80,7 +80,10 @@ const envSchema = z.object({
   VODPIPE_WEBHOOK_SECRET: z.string().min(16, "at least 16 characters").optional(),
   VODPIPE_WEBHOOK_EVENTS: z
     .string()
-    .regex(/^video\.(ready|failed)(,video\.(ready|failed))*$/, "a comma-separated list of video.ready and video.failed")
+    .regex(
+      /^video\.(ready|failed|progress)(,video\.(ready|failed|progress))*$/,
+      "a comma-separated list of video.ready, video.failed and video.progress",
+    )
     .default("video.ready,video.failed"),
 });
 
@@ -130,7 +133,8 @@ export interface Config {
   webhook?: { url: string; secret: string; events: readonly WebhookEventType[] };
 }
 
-export type WebhookEventType = "video.ready" | "video.failed";
+/** `video.progress` is only sent when asked for: at most one per 10% of a video's progress. */
+export type WebhookEventType = "video.ready" | "video.failed" | "video.progress";
 
 /** Validates the environment and returns a frozen Config; throws ConfigError naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
@@ -288,7 +292,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           webhook: {
             url: v.VODPIPE_WEBHOOK_URL,
             secret: v.VODPIPE_WEBHOOK_SECRET,
-            events: v.VODPIPE_WEBHOOK_EVENTS.split(",") as WebhookEventType[],
+            events: [...new Set(v.VODPIPE_WEBHOOK_EVENTS.split(","))] as WebhookEventType[],
           },
         }
       : {}),

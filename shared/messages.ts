@@ -42,7 +42,8 @@ export const publishVideoMessage = videoMessage("publish-video");
 
 /** A video's state changed in a way a webhook receiver hears about; delivered by the webhook stage. */
 export const videoEventMessage = videoMessage("video-event").extend({
-  event: z.enum(["video.ready", "video.failed"]),
+  /** video.progress: a part finished; the webhook stage decides whether it is worth a delivery. */
+  event: z.enum(["video.ready", "video.failed", "video.progress"]),
   /** When it happened (ISO 8601): the receiver's ordering key, since deliveries may come late or twice. */
   occurredAt: z.string().min(1).max(40),
 });

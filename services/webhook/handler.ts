@@ -1,5 +1,6 @@
 import type { WebhookEventType } from "../../shared/config.ts";
-import { RetryableError } from "../../shared/errors.ts";
+import { NotFoundError, RetryableError } from "../../shared/errors.ts";
+import { readVideoProgress } from "../../shared/progress/progress-records.ts";
 import { readJob, type JobRecord } from "../../shared/job.ts";
 import { keys } from "../../shared/keys.ts";
 import { parseMessageOf, type VideoEventMessage } from "../../shared/messages.ts";
@@ -27,6 +28,10 @@ export interface WebhookPayload {
   data: {
     id: string;
     status: string;
+    /** 0–100: the video's progress when delivered (100 once ready; null for video.failed). */
+    progress: number | null;
+    /** video.progress: the estimated seconds left, once there is enough to estimate from. */
+    etaSeconds: number | null;
     reason: string | null;
     duration: number | null;
     renditions: string[];
@@ -34,11 +39,15 @@ export interface WebhookPayload {
   };
 }
 
+/** video.progress is delivered at most once per this many percent of a video's progress. */
+export const PROGRESS_STEP_PERCENT = 10;
+
 /**
  * webhook: delivers one video event to the configured URL, signed (`Vodpipe-Signature: t=…,v1=…`,
  * HMAC-SHA256 of `t.body`). A failure (network, timeout, any non-2xx answer) is retried by the
  * queue with backoff and ends in the webhook dead-letter queue. A delivered event is recorded, so
- * a duplicate message is not delivered twice.
+ * a duplicate message is not delivered twice; video.progress records the last step it delivered,
+ * so a video sends at most one per PROGRESS_STEP_PERCENT however many parts finish.
  */
 export function createWebhookHandler(deps: WebhookDeps): MessageHandler {
   const now = deps.now ?? systemClock;
@@ -52,7 +61,8 @@ export function createWebhookHandler(deps: WebhookDeps): MessageHandler {
       return;
     }
     const deliveredKey = keys.webhookDelivered(message.videoId, message.event);
-    if (await deps.store.head(deliveredKey)) {
+    const progressEvent = message.event === "video.progress";
+    if (!progressEvent && (await deps.store.head(deliveredKey))) {
       logger.info("already delivered; duplicate dropped");
       return;
     }
@@ -61,7 +71,15 @@ export function createWebhookHandler(deps: WebhookDeps): MessageHandler {
       logger.info("the video was deleted; event dropped");
       return;
     }
-    const body = JSON.stringify(payloadOf(message, job));
+    let progress: ProgressNow | undefined;
+    if (progressEvent) {
+      // Progress as it is now (a retry reports the latest), and only past the last step delivered.
+      if (job.status !== "processing") return logger.debug("the video is no longer processing; progress dropped");
+      const measured = await readVideoProgress(deps.store, job, "processing", now().getTime());
+      progress = { percent: measured.percent, etaSeconds: measured.etaSeconds, step: Math.floor(measured.percent / PROGRESS_STEP_PERCENT) };
+      if (progress.step <= (await lastProgressStep(deps.store, message.videoId))) return logger.debug({ percent: progress.percent }, "progress throttled");
+    }
+    const body = JSON.stringify(payloadOf(message, job, progress));
     const signature = signWebhook(hook.secret, Math.floor(now().getTime() / 1000), body);
     let status: number;
     try {
@@ -80,21 +98,41 @@ export function createWebhookHandler(deps: WebhookDeps): MessageHandler {
     if (status < 200 || status >= 300) {
       throw new RetryableError(`webhook ${message.event} to ${hook.url} answered ${status}; retrying`, { videoId: message.videoId });
     }
-    await deps.store.put(deliveredKey, JSON.stringify({ event: message.event, deliveredAt: now().toISOString(), status }), { contentType: "application/json" });
+    const record = { event: message.event, deliveredAt: now().toISOString(), status, ...(progress ? { step: progress.step, percent: progress.percent } : {}) };
+    await deps.store.put(deliveredKey, JSON.stringify(record), { contentType: "application/json" });
     logger.info({ status }, "webhook delivered");
   };
 }
 
-function payloadOf(message: VideoEventMessage, job: JobRecord): WebhookPayload {
+interface ProgressNow {
+  percent: number;
+  etaSeconds: number | null;
+  step: number;
+}
+
+/** The step of the last video.progress delivered for a video; -1 before the first. */
+async function lastProgressStep(store: ObjectStore, videoId: string): Promise<number> {
+  try {
+    const record = JSON.parse((await store.getBuffer(keys.webhookDelivered(videoId, "video.progress"))).toString("utf8")) as { step?: unknown };
+    return typeof record.step === "number" ? record.step : -1;
+  } catch (error) {
+    if (error instanceof NotFoundError) return -1;
+    throw error;
+  }
+}
+
+function payloadOf(message: VideoEventMessage, job: JobRecord, progress: ProgressNow | undefined): WebhookPayload {
   const ready = job.status === "ready";
   return {
-    // Stable per video and event: receivers can drop a repeat by this id.
-    id: `${message.videoId}.${message.event}`,
+    // Stable per video and event (and progress step): receivers can drop a repeat by this id.
+    id: progress ? `${message.videoId}.${message.event}.${progress.step * PROGRESS_STEP_PERCENT}` : `${message.videoId}.${message.event}`,
     type: message.event,
     createdAt: message.occurredAt,
     data: {
       id: job.videoId,
       status: job.status,
+      progress: ready ? 100 : (progress?.percent ?? null),
+      etaSeconds: progress?.etaSeconds ?? null,
       reason: job.status === "failed" ? (job.reason ?? null) : null,
       duration: job.source?.durationSeconds ?? null,
       renditions: job.plan?.renditions.map((rendition) => rendition.name) ?? [],

@@ -7,12 +7,14 @@ import { listAll } from "../ports.ts";
 import { isoNow } from "./clock.ts";
 import { failJobOnPermanentError, type ActiveJob, type JobStoreDeps } from "./job-guard.ts";
 import type { PartRecord } from "./part-record.ts";
-import type { Senders } from "./senders.ts";
+import type { Send, Senders } from "./senders.ts";
 import { withTempDir, type TempDirSettings } from "./temp-dir.ts";
 
 /** What a part of a job (a chunk, the audio, the thumbnails) needs to record itself and fan in. */
 export interface PartDeps extends JobStoreDeps, TempDirSettings {
   send: Senders<"publish">;
+  /** Given only when the webhook asks for video.progress: each finished part announces one (the webhook stage throttles). */
+  progressEvents?: Send<"webhook">;
 }
 
 /** A part made by running ffmpeg: the binary, its child-process deadlines and its threads too. */
@@ -36,6 +38,7 @@ export async function completePart(deps: PartDeps, job: ActiveJob, record: PartR
     await deps.store.put(keys.part(job.videoId, record.part), JSON.stringify(record, null, 2), { contentType: "application/json" });
     // Before the fan-in: whatever this does is done before publish can start.
     await afterRecord?.();
+    await deps.progressEvents?.({ type: "video-event", version: 1, videoId: job.videoId, event: "video.progress", occurredAt: record.finishedAt });
   }
   const prefix = keys.partsPrefix(job.videoId);
   const present = new Set((await listAll(deps.store, prefix)).map((object) => object.key.slice(prefix.length).replace(/\.json$/, "")));

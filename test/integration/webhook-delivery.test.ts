@@ -2,7 +2,13 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { WebhookEventType } from "../../shared/config.ts";
 import { RetryableError } from "../../shared/errors.ts";
+import { partNames } from "../../shared/keys.ts";
+import { completePart } from "../../shared/pipeline/fan-in.ts";
+import type { ActiveJob } from "../../shared/pipeline/job-guard.ts";
+import { createSender, createSenders } from "../../shared/pipeline/senders.ts";
+import { createMemoryQueue } from "../support/memory-queue.ts";
 import { writeJob } from "../../shared/job.ts";
 import { silentLogger } from "../../shared/logger.ts";
 import { serialize } from "../../shared/messages.ts";
@@ -54,14 +60,14 @@ afterEach(async () => {
   await sandbox?.cleanup();
 });
 
-function message(event: "video.ready" | "video.failed", videoId = "vid1"): ReceivedMessage {
+function message(event: WebhookEventType, videoId = "vid1"): ReceivedMessage {
   const body = serialize({ type: "video-event", version: 1, videoId, event, occurredAt: NOW.toISOString() });
   return { id: "m1", body, receiptHandle: "r1", receiveCount: 1, sentAt: NOW };
 }
 
 const context = { messageId: "m1", receiveCount: 1, logger: silentLogger(), signal: new AbortController().signal };
 
-async function setUp(events: Array<"video.ready" | "video.failed"> = ["video.ready", "video.failed"]) {
+async function setUp(events: WebhookEventType[] = ["video.ready", "video.failed"]) {
   sandbox = await createSandbox();
   const store = createFsObjectStore({ root: sandbox.config.storage.kind === "fs" ? sandbox.config.storage.root : "" });
   const at = NOW.toISOString();
@@ -86,7 +92,7 @@ describe("webhook delivery", () => {
       id: "vid1.video.ready",
       type: "video.ready",
       createdAt: NOW.toISOString(),
-      data: { id: "vid1", status: "ready", reason: null, duration: null, renditions: [], playback: { hls: "/v1/videos/vid1/hls/master.m3u8" } },
+      data: { id: "vid1", status: "ready", progress: 100, etaSeconds: null, reason: null, duration: null, renditions: [], playback: { hls: "/v1/videos/vid1/hls/master.m3u8" } },
     });
 
     await handler(message("video.ready"), context);
@@ -118,6 +124,67 @@ describe("webhook delivery", () => {
   it("drops events nobody asked for", async () => {
     const { handler } = await setUp(["video.failed"]);
     await handler(message("video.ready"), context);
+    expect(deliveries).toEqual([]);
+  });
+
+  it("delivers video.progress when asked, queued by each finished part, at most once per 10% step, signed and retried", async () => {
+    const { store, handler } = await setUp(["video.ready", "video.progress"]);
+    const webhookQueue = createMemoryQueue("webhook", { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 });
+    const publishQueue = createMemoryQueue("publish", { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 });
+    const at = NOW.toISOString();
+    const chunks = [0, 1].map((index) => ({ index, frameCount: 100 }));
+    const job = {
+      videoId: "prog1", status: "processing", sourceKey: "sources/prog1/source.mp4", createdAt: at, updatedAt: at, source: {},
+      plan: { chunks: { chunks }, hasAudio: false, parts: [partNames.chunk(0), partNames.chunk(1), partNames.thumbnails], renditions: [] },
+    } as unknown as ActiveJob;
+    await writeJob(store, job);
+    const partDeps = { store, send: createSenders({ publish: publishQueue } as never, "publish"), progressEvents: createSender("webhook", webhookQueue), now: () => NOW };
+    const finish = (part: string) => completePart(partDeps, job, { part, startedAt: at, finishedAt: at, location: `attempts/${part}/` });
+    /** Hands every queued event to the webhook stage as the worker would: deleted once handled, left for a retry otherwise. */
+    const drain = async () => {
+      for (const received of await webhookQueue.receive({ maxMessages: 10 })) {
+        await handler(received, context).then(
+          () => webhookQueue.delete(received.receiptHandle),
+          (error: unknown) => {
+            expect(error).toBeInstanceOf(RetryableError);
+            return webhookQueue.changeVisibility(received.receiptHandle, 0);
+          },
+        );
+      }
+    };
+    const delivered = () => deliveries.map((d) => JSON.parse(d.body) as { id: string; type: string; data: { status: string; progress: number } });
+
+    await finish(partNames.thumbnails); // 20 of 220 frame-weights: 15.9%
+    await drain();
+    expect(delivered()).toMatchObject([{ id: "prog1.video.progress.10", type: "video.progress", data: { status: "processing", progress: 15.9 } }]);
+    expect(deliveries.every((d) => d.signatureValid)).toBe(true);
+
+    // Nothing new to say: a repeat in the same step is not sent.
+    await finish(partNames.thumbnails);
+    await drain();
+    expect(deliveries).toHaveLength(1);
+
+    answer = 503;
+    await finish(partNames.chunk(0)); // 120 of 220: 55.5%
+    await drain();
+    expect(deliveries).toHaveLength(2);
+    answer = 200;
+    await drain();
+    expect(delivered().slice(1).map((event) => [event.id, event.data.progress])).toEqual([
+      ["prog1.video.progress.50", 55.5],
+      ["prog1.video.progress.50", 55.5],
+    ]);
+    expect(await webhookQueue.depth()).toMatchObject({ visible: 0 });
+
+    await writeJob(store, { ...job, status: "ready", readyAt: at });
+    await finish(partNames.chunk(1));
+    await drain();
+    expect(deliveries).toHaveLength(3);
+  });
+
+  it("queues no progress events unless the webhook asks for them", async () => {
+    const { handler } = await setUp(["video.ready"]);
+    await handler(message("video.progress"), context);
     expect(deliveries).toEqual([]);
   });
 });

@@ -58,6 +58,9 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ VODPIPE_API_KEY: "short" })).toThrow(/VODPIPE_API_KEY="short": at least 16 characters/);
     expect(() => loadConfig({ VODPIPE_WEBHOOK_URL: "http://127.0.0.1:9/hook" })).toThrow(/^VODPIPE_WEBHOOK_SECRET: VODPIPE_WEBHOOK_URL and VODPIPE_WEBHOOK_SECRET go together/);
     expect(() => loadConfig({ VODPIPE_WEBHOOK_URL: "http://x/", VODPIPE_WEBHOOK_SECRET: "s".repeat(16), VODPIPE_WEBHOOK_EVENTS: "video.done" })).toThrow(/VODPIPE_WEBHOOK_EVENTS/);
+    const hook = { VODPIPE_WEBHOOK_URL: "http://x/", VODPIPE_WEBHOOK_SECRET: "s".repeat(16) };
+    expect(loadConfig({ ...hook, VODPIPE_WEBHOOK_EVENTS: "video.ready,video.progress,video.ready" }).webhook?.events).toEqual(["video.ready", "video.progress"]);
+    expect(() => loadConfig({ ...hook, VODPIPE_WEBHOOK_EVENTS: "video.ready,video.progres" })).toThrow(/video\.ready, video\.failed and video\.progress/);
   });
 
   it("ignores variables without the VODPIPE_ prefix and treats empty values as unset", () => {
