@@ -205,8 +205,8 @@ async function waitForEnds(watch: EndWatch, nextChange: (timeoutMs: number) => P
   }
 }
 
-/** Whether a dead letter ends this video: it names it, or names no video of the run at all. */
-function isAbout(letter: DeadLetter, videoId: string, videoIds: readonly string[]): boolean {
+/** Whether a dead letter ends this video of a run: it names it, or names no video of the run at all (then every one). */
+export function isAbout(letter: DeadLetter, videoId: string, videoIds: readonly string[]): boolean {
   const named = videoIdsOf(originalBody(letter.body));
   return named.includes(videoId) || !named.some((id) => videoIds.includes(id));
 }

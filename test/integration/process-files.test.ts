@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { outputFolders } from "../../app/cli/process-command.ts";
+import { isAbout, outputFolders } from "../../app/cli/process-command.ts";
 import { mediaFile } from "../support/media.ts";
 import { createSandbox, type Sandbox } from "../support/pipeline-harness.ts";
 import { ROOT } from "../support/worker-processes.ts";
@@ -52,5 +52,17 @@ describe("vodpipe process with a ready file and a rejected one", () => {
     expect(result.stdout).toBe(`${join(out, "androidx_sample", "master.m3u8")}\n`);
     expect(existsSync(join(out, "androidx_sample", "master.m3u8"))).toBe(true);
     expect(existsSync(join(out, "broken_html_page"))).toBe(false);
+  });
+});
+
+describe("a dead letter in a run of several files", () => {
+  const chunk = (videoId: string) => JSON.stringify({ type: "transcode-chunk", version: 1, videoId, chunkIndex: 0, seekSeconds: 0 });
+  const record = (videoId: string) => JSON.stringify({ reason: "gave up", errorName: "RetriesExhaustedError", body: chunk(videoId), messageId: "m", receiveCount: 5, failedAt: "", service: "transcode" });
+
+  it("ends the video it names, moved by the queue or recorded by the runtime; one that names none ends them all", () => {
+    const run = ["v1", "v2"];
+    expect(run.filter((id) => isAbout({ stage: "transcode", body: chunk("v2"), receiveCount: 5 }, id, run))).toEqual(["v2"]);
+    expect(run.filter((id) => isAbout({ stage: "transcode", body: record("v1"), receiveCount: 1 }, id, run))).toEqual(["v1"]);
+    expect(run.filter((id) => isAbout({ stage: "ingest", body: "not json", receiveCount: 1 }, id, run))).toEqual(["v1", "v2"]);
   });
 });

@@ -205,6 +205,7 @@ describe("openQueueSet / setupQueues, embedded", () => {
       "vodpipe-audio",
       "vodpipe-thumbnails",
       "vodpipe-publish",
+      "vodpipe-webhook",
     ]);
 
     const set = await openQueueSet(config);
