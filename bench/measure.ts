@@ -94,6 +94,17 @@ export interface SampledProcess {
   lastSeenMs: number;
 }
 
+/** What each core did over one sampling interval: CPU seconds per process of the tree, and the machine's busy seconds on it. */
+export interface CoreFrame {
+  /** Epoch ms at the end of the interval. */
+  atMs: number;
+  intervalMs: number;
+  /** Per core: CPU seconds each process of the tree (by pid) ran on it, from its threads' times and last CPU. */
+  byPid: Array<Record<number, number>>;
+  /** Per core: seconds the core was busy with anything (/proc/stat), the tree included. */
+  busy: number[];
+}
+
 export interface TreeReport {
   samples: number;
   intervalMs: number;
@@ -104,6 +115,8 @@ export interface TreeReport {
   peakSumRssBytes: number;
   /** The same, per executable name (ffmpeg, node, …), each at its own peak sample. */
   peakSumRssBytesByName: Record<string, number>;
+  /** Which process ran on which core, per interval (empty unless sampled with `cores: true`). */
+  frames: CoreFrame[];
 }
 
 export interface TreeSampler {
@@ -143,14 +156,64 @@ export function childrenOf(pid: number): number[] {
   return children;
 }
 
+/** Busy seconds per core since boot, from the cpuN lines of /proc/stat. */
+export function coreBusySeconds(): number[] {
+  const ticks = clockTicksPerSecond();
+  return (readText("/proc/stat") ?? "")
+    .split("\n")
+    .filter((line) => /^cpu\d+ /.test(line))
+    .map((line) => {
+      const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+      return (user + nice + system + irq + softirq + steal) / ticks;
+    });
+}
+
+/** A thread's CPU seconds and the core it last ran on (field 39 of /proc/<pid>/task/<tid>/stat). */
+function threadStat(text: string, ticks: number): { cpuSeconds: number; core: number } {
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const field = (n: number) => Number(fields[n - 3] ?? 0);
+  return { cpuSeconds: (field(14) + field(15)) / ticks, core: field(39) };
+}
+
 /**
  * Samples the tree under (and including) `rootPid` every `intervalMs`: finds descendants through
  * each process's /proc children lists, and reads each one's VmHWM, VmRSS and CPU times.
  * Synchronous reads keep a sample consistent. Only the tree is read, not all of /proc: the
  * sampler runs on the cores it measures, and scanning every process cost 4% of a core.
  */
-export function startTreeSampler(rootPid: number, intervalMs = 100): TreeSampler {
+export function startTreeSampler(rootPid: number, intervalMs = 100, options: { cores?: boolean } = {}): TreeSampler {
   const ticks = clockTicksPerSecond();
+  const frames: CoreFrame[] = [];
+  const threadCpu = new Map<string, number>();
+  let lastBusy = coreBusySeconds();
+  let lastAt = Date.now();
+  /** Each thread's CPU since the last sample, put on the core it last ran on (a thread that moved mid-interval counts on its last core). */
+  const sampleCores = (tree: readonly number[]) => {
+    const busyNow = coreBusySeconds();
+    const at = Date.now();
+    const byPid: Array<Record<number, number>> = busyNow.map(() => ({}));
+    for (const pid of tree) {
+      let tids: string[];
+      try {
+        tids = readdirSync(`/proc/${pid}/task`);
+      } catch {
+        continue;
+      }
+      for (const tid of tids) {
+        const text = readText(`/proc/${pid}/task/${tid}/stat`);
+        if (!text) continue;
+        const { cpuSeconds, core } = threadStat(text, ticks);
+        const key = `${pid}/${tid}`;
+        const delta = cpuSeconds - (threadCpu.get(key) ?? (frames.length ? 0 : cpuSeconds));
+        threadCpu.set(key, cpuSeconds);
+        const lane = byPid[core];
+        if (delta > 0 && lane) lane[pid] = (lane[pid] ?? 0) + delta;
+      }
+    }
+    frames.push({ atMs: at, intervalMs: at - lastAt, byPid, busy: busyNow.map((b, i) => Math.max(0, b - (lastBusy[i] ?? b))) });
+    lastBusy = busyNow;
+    lastAt = at;
+  };
   const started = performance.now();
   const seen = new Map<number, SampledProcess>();
   const peakByName = new Map<string, number>();
@@ -198,6 +261,7 @@ export function startTreeSampler(rootPid: number, intervalMs = 100): TreeSampler
       sum += rss;
       sumByName.set(record.name, (sumByName.get(record.name) ?? 0) + rss);
     }
+    if (options.cores) sampleCores(tree);
     peakSum = Math.max(peakSum, sum);
     for (const [name, bytes] of sumByName) peakByName.set(name, Math.max(peakByName.get(name) ?? 0, bytes));
     samples += 1;
@@ -218,6 +282,7 @@ export function startTreeSampler(rootPid: number, intervalMs = 100): TreeSampler
         largest,
         peakSumRssBytes: peakSum,
         peakSumRssBytesByName: Object.fromEntries(peakByName),
+        frames,
       };
     },
   };

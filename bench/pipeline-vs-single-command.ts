@@ -10,7 +10,6 @@
  *   npm run bench -- --rounds 1        one round only
  *   npm run bench -- --source <file>   loop another real recording instead
  */
-import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -20,24 +19,34 @@ import { finished } from "node:stream/promises";
 import { loadConfig } from "../shared/config.ts";
 import { ffmpegVersion, resolveFfmpegBinaries } from "../shared/media/ffmpeg-binaries.ts";
 import { makeClip } from "./make-clip.ts";
-import { cpuSince, machineBusySeconds, markCpu, round, startTreeSampler, type SampledProcess, type TreeReport } from "./measure.ts";
-import type { VariantResult, VariantSpec } from "./run-variant.ts";
+import { round } from "./measure.ts";
+import { mb, pipelineOutcome, runRound, type Round } from "./rounds.ts";
+import { printTable, summarise } from "./summary.ts";
+import { modelReport } from "./model.ts";
+import { runScaling } from "./scaling.ts";
+import { renderTimelineSvg } from "./timeline.ts";
+import { LAMBDA_CHUNK_SECONDS } from "../infra/aws/stage-plan.ts";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 const REPO_DIR = resolve(BENCH_DIR, "..");
 /** Committed with the repository, so a fresh clone can run the benchmark; `--source` takes any other recording. */
 const DEFAULT_SOURCE = resolve(REPO_DIR, "test/fixtures/sowt-with-video.mov");
-const WALL_RATIO_TARGET = 0.95;
+const WALL_RATIO_TARGET = 0.97;
+const OVERHEAD_SHARE_TARGET = 0.03;
+const PLAYABLE_TARGET_SECONDS = 5;
+const PSNR_DELTA_TARGET_DB = 0.1;
+const SPEEDUP_TARGET = 1.8;
 const MB = 1024 * 1024;
 
 interface Options {
   seconds: number;
   rounds: number;
   source: string;
+  scaling: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { seconds: 60, rounds: 2, source: DEFAULT_SOURCE };
+  const options: Options = { seconds: 60, rounds: 2, source: DEFAULT_SOURCE, scaling: true };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = argv[i + 1];
@@ -47,11 +56,13 @@ function parseOptions(argv: readonly string[]): Options {
     } else if (arg === "--rounds" && value) {
       options.rounds = Number(value);
       i += 1;
+    } else if (arg === "--no-scaling") {
+      options.scaling = false;
     } else if (arg === "--source" && value) {
       options.source = resolve(value);
       i += 1;
     } else {
-      throw new Error(`unknown argument ${arg}; usage: bench [--seconds N] [--rounds N] [--source file]`);
+      throw new Error(`unknown argument ${arg}; usage: bench [--seconds N] [--rounds N] [--source file] [--no-scaling]`);
     }
   }
   if (!Number.isInteger(options.seconds) || options.seconds < 4 || options.seconds > 3600) {
@@ -63,111 +74,6 @@ function parseOptions(argv: readonly string[]): Options {
   return options;
 }
 
-/** What a process in the tree was doing, from its command line. */
-function role(p: SampledProcess): string {
-  const cmd = p.commandLine;
-  if (p.name === "ffprobe") return "ffprobe";
-  if (p.name === "ffmpeg") {
-    if (cmd.includes("libx264")) return "ffmpeg transcode";
-    if (cmd.includes(" -c copy ")) return "ffmpeg split";
-    if (cmd.includes(" -c:a aac ")) return "ffmpeg audio";
-    return "ffmpeg other (thumbnails, checks)";
-  }
-  if (cmd.includes("run-variant.ts")) return "node (variant process)";
-  return p.name;
-}
-
-interface RoleSummary {
-  role: string;
-  processes: number;
-  largestPeakRssMB: number;
-  sampledCpuSeconds: number;
-}
-
-function summariseRoles(report: TreeReport): RoleSummary[] {
-  const byRole = new Map<string, RoleSummary>();
-  for (const p of report.processes) {
-    const name = role(p);
-    const entry = byRole.get(name) ?? { role: name, processes: 0, largestPeakRssMB: 0, sampledCpuSeconds: 0 };
-    entry.processes += 1;
-    entry.largestPeakRssMB = Math.max(entry.largestPeakRssMB, mb(p.peakRssBytes));
-    entry.sampledCpuSeconds = round(entry.sampledCpuSeconds + p.cpuSeconds, 2);
-    byRole.set(name, entry);
-  }
-  return [...byRole.values()].sort((a, b) => b.sampledCpuSeconds - a.sampledCpuSeconds);
-}
-
-const mb = (bytes: number) => Math.round(bytes / MB);
-
-/** Sampled CPU of the ffmpegs that encode the ladder and the audio: the work both variants must do. */
-function encodeCpuSeconds(processes: readonly RoleSummary[]): number {
-  return round(processes.filter((p) => p.role === "ffmpeg transcode" || p.role === "ffmpeg audio").reduce((sum, p) => sum + p.sampledCpuSeconds, 0), 2);
-}
-
-/** Runs one variant in a child node process while sampling its process tree. */
-async function runVariant(variant: "single" | "pipeline", clip: string, root: string, env: Record<string, string>) {
-  const workDir = join(root, variant);
-  await mkdir(workDir, { recursive: true });
-  const spec: VariantSpec = { clip, workDir, resultFile: join(root, `${variant}-result.json`) };
-  const specPath = join(root, `${variant}-spec.json`);
-  await writeFile(specPath, JSON.stringify(spec));
-
-  process.stderr.write(`bench: running ${variant}…\n`);
-  const machineStart = machineBusySeconds();
-  const ownStart = markCpu();
-  const started = performance.now();
-  const child = spawn(process.execPath, [join(REPO_DIR, "bin/run-ts.js"), join(BENCH_DIR, "run-variant.ts"), variant, specPath], {
-    cwd: REPO_DIR,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  const sampler = startTreeSampler(child.pid!, 100);
-  const exitCode = await new Promise<number | null>((resolveExit, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolveExit(code));
-  });
-  const tree = sampler.stop();
-  const processSeconds = (performance.now() - started) / 1000;
-  // This process and the variant process it waited for (with everything that one waited for).
-  const ownCpu = cpuSince(ownStart).totalSeconds;
-  const otherCpu = Math.max(0, machineBusySeconds() - machineStart - ownCpu);
-  if (exitCode !== 0) throw new Error(`the ${variant} variant failed (exit code ${exitCode}); see its output above`);
-  const result = JSON.parse(await readFile(spec.resultFile, "utf8")) as VariantResult;
-  const media = report(tree, (p) => p.name === "ffmpeg" || p.name === "ffprobe");
-  return {
-    wallSeconds: round(result.wallSeconds),
-    cpuSeconds: round(result.cpu.totalSeconds, 2),
-    cpu: {
-      nodeProcessSeconds: round(result.cpu.selfSeconds, 2),
-      childProcessesSeconds: round(result.cpu.childrenSeconds, 2),
-      averageCoresBusy: round(result.cpu.totalSeconds / result.wallSeconds, 2),
-    },
-    // The machine is shared: CPU that processes outside this benchmark used while this variant ran.
-    otherProcessesOnMachine: {
-      cpuSeconds: round(otherCpu, 1),
-      averageCoresBusy: round(otherCpu / processSeconds, 2),
-    },
-    memory: {
-      largestProcess: tree.largest
-        ? { role: role(tree.largest), peakRssMB: mb(tree.largest.peakRssBytes) }
-        : null,
-      largestMediaToolPeakRssMB: media.largest,
-      peakSumRssMB: mb(tree.peakSumRssBytes),
-      peakSumRssByExecutableMB: Object.fromEntries(Object.entries(tree.peakSumRssBytesByName).map(([name, bytes]) => [name, mb(bytes)])),
-      samples: tree.samples,
-      sampleIntervalMs: tree.intervalMs,
-    },
-    processes: summariseRoles(tree),
-    outputs: result.outputs,
-    variantProcessSeconds: round(processSeconds),
-    ...result.details,
-  };
-}
-
-function report(tree: TreeReport, include: (p: SampledProcess) => boolean): { largest: number } {
-  return { largest: mb(Math.max(0, ...tree.processes.filter(include).map((p) => p.peakRssBytes))) };
-}
-
 /** Reads the clip once so both variants start with it in the page cache. */
 async function warmPageCache(path: string): Promise<void> {
   const stream = createReadStream(path);
@@ -175,142 +81,32 @@ async function warmPageCache(path: string): Promise<void> {
   await finished(stream);
 }
 
-type Measured = Awaited<ReturnType<typeof runVariant>>;
-type Variant = "single" | "pipeline";
+const RESULTS_DIR = join(BENCH_DIR, "results");
+const RESULTS_FILE = join(RESULTS_DIR, "latest.json");
 
-interface Round {
-  round: number;
-  order: Variant[];
-  wallRatio: number;
-  encodes: ReturnType<typeof encodesOnly>;
-  single: Measured;
-  pipeline: Measured;
+/** latest.json and <date>.json (<date>-<N>s.json for a clip other than the 60 s one); the core timelines go to the SVG only. */
+async function writeResults(results: { startedAt: string }, seconds: number, svg?: string): Promise<string[]> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const base = `${results.startedAt.slice(0, 10)}${seconds === 60 ? "" : `-${seconds}s`}`;
+  const text = `${JSON.stringify(results, (key, value) => (key === "timeline" ? undefined : value), 2)}\n`;
+  const written = [RESULTS_FILE, join(RESULTS_DIR, `${base}.json`)];
+  for (const file of written) await writeFile(file, text);
+  if (svg) {
+    for (const file of [join(RESULTS_DIR, "latest.svg"), join(RESULTS_DIR, `${base}.svg`)]) await writeFile(file, svg);
+    written.push(join(RESULTS_DIR, `${base}.svg`));
+  }
+  return written;
 }
 
-/** The pipeline variant's own details (status, timings), spread into its result untyped. */
-function pipelineOutcome(pipeline: Measured): { status: string; ready: boolean; reason?: string; endSeconds: number } {
-  const details = pipeline as unknown as { status?: string; reason?: string; timeToEndSeconds?: number };
-  const status = String(details.status);
-  return { status, ready: status === "ready", reason: details.reason, endSeconds: Number(details.timeToEndSeconds) };
-}
+type ScalingResults = Awaited<ReturnType<typeof runScaling>> & { loadAverageBefore: number; loadAverageAfter: number; model: ReturnType<typeof modelReport> };
 
-/** Every round's figures folded into one: means of times, ratios of sums, maxima of memory. */
-function summarise(rounds: readonly Round[]) {
-  const sumOf = (pick: (r: Round) => number) => rounds.reduce((sum, r) => sum + pick(r), 0);
-  const meanOf = (pick: (r: Round) => number) => sumOf(pick) / rounds.length;
-  const total = (variant: Variant, pick: (m: Measured) => number) => sumOf((r) => pick(r[variant]));
-  const mean = (variant: Variant, pick: (m: Measured) => number) => meanOf((r) => pick(r[variant]));
-  const most = (variant: Variant, pick: (m: Measured) => number) => Math.max(...rounds.map((r) => pick(r[variant])));
-  const wall = (m: Measured) => m.wallSeconds;
-  const cpu = (m: Measured) => m.cpuSeconds;
-  const largestPipeline = rounds
-    .map((r) => r.pipeline.memory.largestProcess)
-    .reduce((a, b) => ((b?.peakRssMB ?? 0) > (a?.peakRssMB ?? 0) ? b : a), null);
-  const ratios = rounds.map((r) => r.wallRatio);
-  return {
-    rounds: rounds.length,
-    wallSeconds: { single: round(mean("single", wall), 1), pipeline: round(mean("pipeline", wall), 1) },
-    wallRatio: round(total("pipeline", wall) / total("single", wall)),
-    wallRatioPerRound: ratios,
-    wallRatioSpread: round(Math.max(...ratios) - Math.min(...ratios)),
-    timeToReadySeconds: round(rounds.reduce((sum, r) => sum + pipelineOutcome(r.pipeline).endSeconds, 0) / rounds.length, 1),
-    cpuSeconds: { single: round(mean("single", cpu), 1), pipeline: round(mean("pipeline", cpu), 1) },
-    cpuRatio: round(total("pipeline", cpu) / total("single", cpu)),
-    encodes: {
-      cpuSeconds: { single: round(meanOf((r) => r.encodes.cpuSeconds.single), 1), pipeline: round(meanOf((r) => r.encodes.cpuSeconds.pipeline), 1) },
-      cpuRatio: round(sumOf((r) => r.encodes.cpuSeconds.pipeline) / sumOf((r) => r.encodes.cpuSeconds.single)),
-      pipelineWallIfOnlyEncodesSeconds: round(meanOf((r) => r.encodes.pipelineWallIfOnlyEncodesSeconds), 1),
-      pipelineOverheadSeconds: round(meanOf((r) => r.encodes.pipelineOverheadSeconds), 2),
-      wallRatioIfNoOverhead: round(sumOf((r) => r.encodes.pipelineWallIfOnlyEncodesSeconds) / total("single", wall)),
-      wallRatioIfNoOverheadPerRound: rounds.map((r) => r.encodes.wallRatioIfNoOverhead),
-    },
-    largestProcessRssMB: {
-      single: most("single", (m) => m.memory.largestMediaToolPeakRssMB),
-      pipeline: largestPipeline?.peakRssMB ?? 0,
-      pipelineRole: largestPipeline?.role ?? "?",
-    },
-    peakSumRssMB: { single: most("single", (m) => m.memory.peakSumRssMB), pipeline: most("pipeline", (m) => m.memory.peakSumRssMB) },
-    otherLoadCoresBusy: {
-      single: most("single", (m) => m.otherProcessesOnMachine.averageCoresBusy),
-      pipeline: most("pipeline", (m) => m.otherProcessesOnMachine.averageCoresBusy),
-    },
-  };
-}
-
-type Summary = ReturnType<typeof summarise>;
-
-function printTable(summary: Summary, ready: boolean) {
-  const ratio = (a: number, b: number) => (a / b).toFixed(3);
-  const rows: Array<[string, string, string, string]> = [
-    ["", "single", "pipeline", "pipeline/single"],
-    ["wall (s)", summary.wallSeconds.single.toFixed(1), summary.wallSeconds.pipeline.toFixed(1), summary.wallRatio.toFixed(3)],
-    [
-      ready ? "time to ready (s)" : "time to FAILED (s)",
-      "-",
-      summary.timeToReadySeconds.toFixed(1),
-      ratio(summary.timeToReadySeconds, summary.wallSeconds.single),
-    ],
-    ["CPU (s)", summary.cpuSeconds.single.toFixed(1), summary.cpuSeconds.pipeline.toFixed(1), summary.cpuRatio.toFixed(3)],
-    ["  of which the encodes (s)", summary.encodes.cpuSeconds.single.toFixed(1), summary.encodes.cpuSeconds.pipeline.toFixed(1), summary.encodes.cpuRatio.toFixed(3)],
-    [
-      "wall if only the encodes ran (s)",
-      "-",
-      summary.encodes.pipelineWallIfOnlyEncodesSeconds.toFixed(1),
-      summary.encodes.wallRatioIfNoOverhead.toFixed(3),
-    ],
-    ["pipeline's own overhead (s)", "-", summary.encodes.pipelineOverheadSeconds.toFixed(1), ""],
-    [
-      "largest process RSS (MB)",
-      String(summary.largestProcessRssMB.single),
-      String(summary.largestProcessRssMB.pipeline),
-      `(${summary.largestProcessRssMB.pipelineRole})`,
-    ],
-    ["peak sum of RSS (MB)", String(summary.peakSumRssMB.single), String(summary.peakSumRssMB.pipeline), ""],
-    ["other load (cores busy)", summary.otherLoadCoresBusy.single.toFixed(2), summary.otherLoadCoresBusy.pipeline.toFixed(2), ""],
+function pipelineMarks(markers: { playable: number | null; partsStart: number; partsDone: number; ready: number }) {
+  return [
+    { t: markers.partsStart, label: "parts start" },
+    ...(markers.playable !== null ? [{ t: markers.playable, label: "playable" }] : []),
+    { t: markers.partsDone, label: "parts done" },
+    { t: markers.ready, label: "ready" },
   ];
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows) {
-    process.stdout.write(`${row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")}\n`);
-  }
-}
-
-const RESULTS_FILE = join(BENCH_DIR, "results", "latest.json");
-
-async function writeResults(results: unknown): Promise<void> {
-  await mkdir(dirname(RESULTS_FILE), { recursive: true });
-  await writeFile(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
-}
-
-/** Odd rounds run the single command first, even rounds the pipeline first. */
-async function runRound(index: number, clip: string, root: string, env: Record<string, string>): Promise<Round> {
-  const order: Variant[] = index % 2 === 0 ? ["single", "pipeline"] : ["pipeline", "single"];
-  const roundDir = join(root, `round-${index + 1}`);
-  const roundEnv = { ...env, VODPIPE_DATA_DIR: join(roundDir, "data") };
-  const measured: Partial<Record<Variant, Measured>> = {};
-  try {
-    for (const variant of order) measured[variant] = await runVariant(variant, clip, roundDir, roundEnv);
-  } finally {
-    await rm(roundDir, { recursive: true, force: true });
-  }
-  const { single, pipeline } = measured as Record<Variant, Measured>;
-  return { round: index + 1, order, wallRatio: round(pipeline.wallSeconds / single.wallSeconds), encodes: encodesOnly(single, pipeline), single, pipeline };
-}
-
-/**
- * The pipeline's wall time split in two: what its encodes alone would take on every core with
- * nothing else running (their CPU over the core count), and the rest, its own overhead (ingest,
- * split, thumbnails, publish, node, idle cores). The first, over the single command's wall time,
- * is the best ratio the pipeline could reach if its overhead were zero.
- */
-function encodesOnly(single: Measured, pipeline: Measured) {
-  const pipelineCpu = encodeCpuSeconds(pipeline.processes);
-  const wallIfOnlyEncodes = pipelineCpu / availableParallelism();
-  return {
-    cpuSeconds: { single: encodeCpuSeconds(single.processes), pipeline: pipelineCpu },
-    pipelineWallIfOnlyEncodesSeconds: round(wallIfOnlyEncodes, 2),
-    pipelineOverheadSeconds: round(pipeline.wallSeconds - wallIfOnlyEncodes, 2),
-    wallRatioIfNoOverhead: round(wallIfOnlyEncodes / single.wallSeconds),
-  };
 }
 
 async function main(): Promise<void> {
@@ -341,7 +137,7 @@ async function main(): Promise<void> {
         rounds.push(await runRound(index, clip.path, root, vodpipeEnv));
       } catch (error) {
         // Keep the rounds already measured: they took minutes to get.
-        await writeResults({ benchmark: "pipeline-vs-single-command", startedAt, clip, rounds, error: String(error) });
+        await writeResults({ benchmark: "pipeline-vs-single-command", startedAt, clip, rounds, error: String(error) } as { startedAt: string }, options.seconds);
         throw error;
       }
       const last = rounds[rounds.length - 1]!;
@@ -351,13 +147,35 @@ async function main(): Promise<void> {
     const loadAfter = loadavg();
 
     const summary = summarise(rounds);
+    let scaling: ScalingResults | null = null;
+    if (options.scaling) {
+      const loadBeforeScaling = loadavg()[0]!;
+      const measured = await runScaling({ path: clip.path, seconds: options.seconds }, root, { ...vodpipeEnv, VODPIPE_CHUNK_SECONDS: String(config.media.chunkSeconds) });
+      // The model's components come from the 1-worker run: every part measured on one core, uncontended.
+      scaling = { ...measured, loadAverageBefore: round(loadBeforeScaling, 2), loadAverageAfter: round(loadavg()[0]!, 2), model: modelReport(measured.runs[0]!.components, LAMBDA_CHUNK_SECONDS) };
+      process.stderr.write(`bench: scaling: ${measured.runs.map((r) => `${r.workers} worker(s) ${r.readySeconds} s`).join(", ")}; speed-up ${measured.speedup2}\n`);
+    }
     const failedRound = rounds.find((r) => !pipelineOutcome(r.pipeline).ready);
     const outcome = pipelineOutcome((failedRound ?? rounds[rounds.length - 1]!).pipeline);
+    const largestRss = Math.max(summary.largestProcessRssMB.pipeline, summary.largestProcessRssMB.single);
     const results = {
       benchmark: "pipeline-vs-single-command",
       startedAt,
+      // The headline figures (means over rounds; ratios of sums); the rest below says how they were got.
+      wallRatio: summary.wallRatio,
+      cpuRatio: summary.cpuRatio,
+      timeToPlayableSeconds: summary.timeToPlayableSeconds,
+      readySeconds: summary.readySeconds,
+      baselineSeconds: summary.wallSeconds.single,
+      psnrDeltaDb: Object.fromEntries(Object.entries(summary.psnrDeltaDb).map(([name, q]) => [name, q.deltaDb])),
+      scalingSpeedup2: scaling?.speedup2 ?? null,
+      overheadShare: summary.overheadShare,
+      peakRssMb: {
+        largestProcess: { pipeline: summary.largestProcessRssMB.pipeline, single: summary.largestProcessRssMB.single, largest: largestRss },
+        summed: summary.peakSumRssMB,
+      },
       machine: {
-        cpus: availableParallelism(),
+        cores: availableParallelism(),
         cpuModel: cpus()[0]?.model ?? "unknown",
         totalMemoryMB: mb(totalmem()),
         node: process.version,
@@ -398,6 +216,15 @@ async function main(): Promise<void> {
         timeToReadyRatio: outcome.ready ? round(summary.timeToReadySeconds / summary.wallSeconds.single) : null,
         cpuRatio: summary.cpuRatio,
         targets: {
+          overheadShare: { target: `<= ${OVERHEAD_SHARE_TARGET}`, value: summary.overheadShare, met: summary.overheadShare <= OVERHEAD_SHARE_TARGET },
+          timeToPlayable: { target: `<= ${PLAYABLE_TARGET_SECONDS} s`, value: summary.timeToPlayableSeconds, met: summary.timeToPlayableSeconds !== null && summary.timeToPlayableSeconds <= PLAYABLE_TARGET_SECONDS },
+          viewerStalls: { target: "0", value: summary.viewerStalls, met: summary.viewerStalls === 0 },
+          psnrDelta: {
+            target: `within ${PSNR_DELTA_TARGET_DB} dB per rung`,
+            value: Object.fromEntries(Object.entries(summary.psnrDeltaDb).map(([name, q]) => [name, q.deltaDb])),
+            met: Object.values(summary.psnrDeltaDb).every((q) => Math.abs(q.deltaDb) <= PSNR_DELTA_TARGET_DB),
+          },
+          scalingSpeedup2: { target: `>= ${SPEEDUP_TARGET}`, value: scaling?.speedup2 ?? null, met: scaling ? scaling.speedup2 >= SPEEDUP_TARGET : null },
           wallRatio: { target: `<= ${WALL_RATIO_TARGET}`, value: summary.wallRatio, met: summary.wallRatio <= WALL_RATIO_TARGET },
           largestProcessRss: {
             target: `no pipeline process above the single command's peak (${summary.largestProcessRssMB.single} MB)`,
@@ -406,9 +233,21 @@ async function main(): Promise<void> {
           },
         },
       },
+      scaling,
       rounds,
     };
-    await writeResults(results);
+    const svg = renderTimelineSvg(
+      rounds.flatMap((r) =>
+        r.order.map((variant) => ({
+          title: `round ${r.round}: ${variant === "single" ? "single ffmpeg command" : "vodpipe pipeline"}, ${r[variant].wallSeconds.toFixed(1)} s`,
+          timeline: r[variant].timeline,
+          marks: variant === "pipeline" && r.pipeline.job ? pipelineMarks(r.pipeline.job.markers) : [],
+        })),
+      ),
+      `${options.seconds} s 1080p clip, ${availableParallelism()} cores, load average ${loadBefore[0]!.toFixed(2)} → ${loadAfter[0]!.toFixed(2)}; ` +
+        "CPU per 100 ms on each core by role (threads put on the core they last ran on); grey: other processes on the machine; white: idle",
+    );
+    const written = await writeResults(results, options.seconds, svg);
 
     const perRound = rounds.map((r) => `${r.wallRatio.toFixed(3)} (${r.order[0]} first)`).join(", ");
     const boundPerRound = rounds.map((r) => r.encodes.wallRatioIfNoOverhead.toFixed(3)).join(", ");
@@ -424,7 +263,15 @@ async function main(): Promise<void> {
       `\ntargets: wall ratio ${summary.wallRatio} ${t.wallRatio.met ? "meets" : "MISSES"} ${t.wallRatio.target}; ` +
         `largest pipeline process ${summary.largestProcessRssMB.pipeline} MB ${t.largestProcessRss.met ? "within" : "ABOVE"} the single command's ${summary.largestProcessRssMB.single} MB\n`,
     );
-    process.stdout.write(`written: ${relative(REPO_DIR, RESULTS_FILE)}\n`);
+    process.stdout.write(
+      `overhead ${(summary.overheadShare * 100).toFixed(1)}% of the pipeline's wall (target <= ${OVERHEAD_SHARE_TARGET * 100}%); ` +
+        `playable ${summary.timeToPlayableSeconds ?? "-"} s after upload (target <= ${PLAYABLE_TARGET_SECONDS} s), viewer stalls ${summary.viewerStalls ?? "-"}\n`,
+    );
+    if (scaling) {
+      process.stdout.write(`\nscaling on S3 + SQS (fauxqs), transcode workers pinned one per core: ${scaling.runs.map((r) => `${r.workers}: ${r.readySeconds} s`).join(", ")}; speed-up ${scaling.speedup2} (target >= ${SPEEDUP_TARGET})\n`);
+      process.stdout.write(`model (components of the 1-worker run): ${scaling.model.predictions.map((p) => `${p.workers}w/${p.chunkSeconds}s ${p.seconds} s`).join(", ")}; Lambda (${scaling.model.lambda.chunkSeconds} s chunks) ${scaling.model.lambda.seconds} s\n`);
+    }
+    process.stdout.write(`written: ${written.map((file) => relative(REPO_DIR, file)).join(", ")}\n`);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -12,6 +12,7 @@ import { resolveFfmpegBinaries, type FfmpegBinaries } from "../shared/media/ffmp
 import { probeVideoPackets } from "../shared/media/packet-listing.ts";
 import { probeContainer } from "../shared/media/probe.ts";
 import { runProcess } from "../shared/media/run-process.ts";
+import { parseX264Quality } from "../shared/media/encoder-quality.ts";
 import { assertUsableContainer, describeSource, type SourceInfo } from "../shared/media/source-info.ts";
 import { plannedDurationSeconds } from "../shared/media/chunk-plan.ts";
 import { readJsonObject } from "../shared/job.ts";
@@ -79,9 +80,12 @@ async function runSingle(spec: VariantSpec, config: Readonly<Config>): Promise<V
 
   const cpuStart = markCpu();
   const started = performance.now();
-  await runProcess(binaries.ffmpeg, command.args);
+  const { stderr } = await runProcess(binaries.ffmpeg, command.args);
   const wallSeconds = (performance.now() - started) / 1000;
   const cpu = cpuSince(cpuStart);
+  // libx264 reports each output's PSNR/SSIM as it closes, in the order of the outputs: the renditions'.
+  const measured = parseX264Quality(stderr);
+  const quality = Object.fromEntries(command.renditions.map((r, i) => [r.name, measured[i] ? { psnr: measured[i]!.psnr, ssim: measured[i]!.ssim } : null]));
 
   const durationSeconds = plannedDurationSeconds(command.plan);
   return {
@@ -95,6 +99,7 @@ async function runSingle(spec: VariantSpec, config: Readonly<Config>): Promise<V
       segments: command.plan.segmentStarts.length,
       frames: command.plan.totalFrames,
       renditions: command.renditions,
+      quality,
       command: [binaries.ffmpeg, ...command.args],
     },
   };
@@ -160,6 +165,10 @@ async function runPipeline(spec: VariantSpec, config: Readonly<Config>): Promise
       status: job.status,
       ...(job.reason ? { reason: job.reason } : {}),
       timeToReadySeconds: ready ? round((endedAt - startedEpoch) / 1000) : null,
+      // Epoch ms, for lining up with the benchmark's own clock (store watch, core timeline).
+      epochMs: { started: startedEpoch, created: at(job.createdAt), firstPartStart, partsFinished, ended: endedAt, returned: endedEpoch, ...(job.playableAt ? { playable: at(job.playableAt) } : {}) },
+      quality: job.quality ?? null,
+      lowestRendition: job.plan.renditions[job.plan.renditions.length - 1]?.name,
       timeToEndSeconds: round((endedAt - startedEpoch) / 1000),
       // Wall-clock phases from the job record and the part markers (ms timestamps).
       phases: {
