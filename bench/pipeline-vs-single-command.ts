@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     let scaling: ScalingResults | null = null;
     if (options.scaling) {
       const loadBeforeScaling = loadavg()[0]!;
-      const measured = await runScaling({ path: clip.path, seconds: options.seconds }, root, { ...vodpipeEnv, VODPIPE_CHUNK_SECONDS: String(config.media.chunkSeconds) });
+      const measured = await runScaling({ path: clip.path, seconds: options.seconds }, root, vodpipeEnv);
       // The model's components come from the 1-worker run: every part measured on one core, uncontended.
       scaling = { ...measured, loadAverageBefore: round(loadBeforeScaling, 2), loadAverageAfter: round(loadavg()[0]!, 2), model: modelReport(measured.runs[0]!.components, LAMBDA_CHUNK_SECONDS) };
       process.stderr.write(`bench: scaling: ${measured.runs.map((r) => `${r.workers} worker(s) ${r.readySeconds} s`).join(", ")}; speed-up ${measured.speedup2}\n`);

@@ -29,6 +29,7 @@ export function role(p: SampledProcess): string {
     return "ffmpeg other (thumbnails, checks)";
   }
   if (cmd.includes("run-variant.ts")) return "node (variant process)";
+  if (p.name === "esbuild") return "esbuild (loading the TypeScript)";
   return p.name;
 }
 

@@ -141,7 +141,8 @@ async function oneRun(workers: number, clip: { path: string; seconds: number }, 
       timeToPlayableSeconds: job.playableAt ? round((at(job.playableAt) - uploadComplete) / 1000, 2) : null,
       components: {
         videoSeconds: clip.seconds,
-        chunkSeconds: Number(baseEnv.VODPIPE_CHUNK_SECONDS ?? 12),
+        // The plan's chunk length (a short video is split for both slots, below the configured length).
+        chunkSeconds: round(clip.seconds / Math.max(1, chunks.length), 2),
         probeSeconds: round((at(job.createdAt) - uploadComplete) / 1000, 2),
         splitSeconds: round((firstPart - at(job.createdAt)) / 1000, 2),
         chunkEncodeSeconds: chunks.map((p) => round(span(p), 2)),

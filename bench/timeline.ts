@@ -126,11 +126,12 @@ export function renderTimelineSvg(panels: readonly TimelinePanel[], caption: str
       }
     }
     const laneBottom = y + cores * (laneHeight + laneGap);
-    for (const mark of panel.marks ?? []) {
+    (panel.marks ?? []).forEach((mark, i) => {
       parts.push(`<line x1="${x(mark.t).toFixed(1)}" y1="${y - 2}" x2="${x(mark.t).toFixed(1)}" y2="${laneBottom - laneGap + 2}" stroke="#000" stroke-dasharray="3,2" stroke-width="1"/>`);
-      parts.push(`<text x="${(x(mark.t) + 2).toFixed(1)}" y="${laneBottom + 6}" font-size="10">${escape(mark.label)}</text>`);
-    }
-    y = laneBottom + 40;
+      // Marks close together (playable, parts done, ready) get their labels on separate rows.
+      parts.push(`<text x="${(x(mark.t) + 2).toFixed(1)}" y="${laneBottom + 6 + (i % 3) * 11}" font-size="10">${escape(mark.label)}</text>`);
+    });
+    y = laneBottom + 56;
   }
   // Time axis
   const step = duration > 120 ? 20 : duration > 40 ? 10 : duration > 15 ? 5 : 1;
@@ -140,11 +141,16 @@ export function renderTimelineSvg(panels: readonly TimelinePanel[], caption: str
   }
   // Legend
   let lx = left;
-  const legendY = y + 4;
+  let legendY = y + 4;
   for (const role of [...used].sort()) {
+    const itemWidth = 24 + role.length * 6.2;
+    if (lx + itemWidth > width - 60) {
+      lx = left;
+      legendY += 18;
+    }
     parts.push(`<rect x="${lx}" y="${legendY}" width="12" height="12" fill="${colourOf(role, extra)}"/>`);
     parts.push(`<text x="${lx + 16}" y="${legendY + 10}" font-size="11">${escape(role)}</text>`);
-    lx += 24 + role.length * 6.2;
+    lx += itemWidth;
   }
   parts.push(`<rect x="${lx}" y="${legendY}" width="12" height="12" fill="#fff" stroke="#999"/><text x="${lx + 16}" y="${legendY + 10}" font-size="11">idle</text>`);
   const height = legendY + 40;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makespan, modelReport, predictSeconds, type Components } from "../../bench/model.ts";
+import type { CoreFrame } from "../../bench/measure.ts";
 import { replayViewer } from "../../bench/playback.ts";
 import { coreTimeline, renderTimelineSvg, sumWindow } from "../../bench/timeline.ts";
 
@@ -60,7 +61,7 @@ describe("the simulated viewer", () => {
 });
 
 describe("the core timeline", () => {
-  const frames = [
+  const frames: CoreFrame[] = [
     { atMs: 1000, intervalMs: 100, byPid: [{}, {}], busy: [0, 0] },
     { atMs: 1100, intervalMs: 100, byPid: [{ 7: 0.08 }, { 8: 0.02 }], busy: [0.1, 0.05] },
     { atMs: 1200, intervalMs: 100, byPid: [{ 7: 0.1 }, {}], busy: [0.1, 0] },
