@@ -12,7 +12,14 @@ export const BENCH_TABLE_END = "<!-- bench-table:end -->";
 /** The fields of latest.json the table shows (the file holds much more: rounds, phases, per-part timings). */
 export interface BenchResults {
   startedAt: string;
-  machine: { cpus: number; node: string; ffmpeg: string };
+  machine: { cores?: number; cpus?: number; node: string; ffmpeg: string };
+  /** Issue 17's figures; absent in results written before them. */
+  timeToPlayableSeconds?: number | null;
+  readySeconds?: number | null;
+  overheadShare?: number;
+  psnrDeltaDb?: Record<string, number>;
+  scalingSpeedup2?: number | null;
+  scaling?: { runs: Array<{ workers: number; readySeconds: number }> } | null;
   clip: { seconds: number };
   settings: { ladder: string[]; x264Preset: string; rounds: number };
   summary: {
@@ -24,6 +31,9 @@ export interface BenchResults {
     cpuRatio: number;
     largestProcessRssMB: { single: number; pipeline: number };
     peakSumRssMB: { single: number; pipeline: number };
+    viewerStalls?: number | null;
+    encodes?: { pipelineOverheadSeconds: number };
+    psnrDeltaDb?: Record<string, { singlePsnr: number; pipelinePsnr: number; deltaDb: number }>;
   };
   comparison: { timeToReadyRatio: number };
 }
@@ -54,13 +64,30 @@ export function renderBenchTable(results: BenchResults): string {
       ratio(summary.peakSumRssMB.pipeline / summary.peakSumRssMB.single),
     ],
   ];
+  if (typeof results.timeToPlayableSeconds === "number") {
+    rows.splice(1, 0, ["time to playable, from upload complete", "–", seconds(results.timeToPlayableSeconds), `${summary.viewerStalls ?? "–"} stalls at 1×`]);
+  }
+  if (typeof results.readySeconds === "number") {
+    rows[rows.length === 5 ? 1 : 2]![0] = "time to `ready`, from the start of the upload";
+    rows.splice(2, 0, ["time to `ready`, from upload complete", "–", seconds(results.readySeconds), ""]);
+  }
+  if (typeof results.overheadShare === "number" && summary.encodes) {
+    rows.push(["the pipeline's own overhead (wall beyond its encodes)", "–", seconds(summary.encodes.pipelineOverheadSeconds), `${(results.overheadShare * 100).toFixed(1)}% of its wall`]);
+  }
+  for (const [name, q] of Object.entries(summary.psnrDeltaDb ?? {})) {
+    rows.push([`luma PSNR, ${name}`, `${q.singlePsnr.toFixed(2)} dB`, `${q.pipelinePsnr.toFixed(2)} dB`, `${q.deltaDb >= 0 ? "+" : ""}${q.deltaDb.toFixed(2)} dB`]);
+  }
+  if (results.scaling && typeof results.scalingSpeedup2 === "number") {
+    const [one, two] = results.scaling.runs;
+    rows.push(["S3 + SQS, 1 → 2 pinned transcode workers", one ? seconds(one.readySeconds) : "–", two ? seconds(two.readySeconds) : "–", `${results.scalingSpeedup2.toFixed(2)}× faster`]);
+  }
   return [
     `A ${clip.seconds} s 1080p50 clip into the ${settings.ladder.join("/")} ladder (x264 ${settings.x264Preset}) and AAC audio, ` +
-      `${machine.cpus} cores, ffmpeg ${ffmpegVersion}, Node ${machine.node.replace(/^v/, "")}, ${day}; ` +
+      `${machine.cores ?? machine.cpus} cores, ffmpeg ${ffmpegVersion}, Node ${machine.node.replace(/^v/, "")}, ${day}; ` +
       `means of ${summary.rounds} rounds, ratios of sums:`,
     "",
     "```sh",
-    `npm run bench -- --rounds ${summary.rounds}`,
+    `npm run bench -- --rounds ${summary.rounds}${clip.seconds === 60 ? "" : ` --seconds ${clip.seconds}`}`,
     "```",
     "",
     "| | single ffmpeg command | vodpipe pipeline | pipeline / single |",
