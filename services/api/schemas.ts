@@ -103,6 +103,13 @@ export const PresignedUploadRequest = z
     filename: z.string().min(1).max(512).openapi({ example: "holiday.mp4" }),
     size: z.number().int().positive().openapi({ description: "Bytes; over 100 MiB gives a multipart upload." }),
     contentType: z.string().max(200).optional(),
+    partSize: z
+      .number()
+      .int()
+      .min(5 * 1024 * 1024)
+      .max(5 * 1024 * 1024 * 1024)
+      .optional()
+      .openapi({ description: "Bytes per part (S3's 5 MiB to 5 GiB): a multipart upload whatever the size, for clients that upload in parts of their own." }),
   })
   .openapi("PresignedUploadRequest");
 

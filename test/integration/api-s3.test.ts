@@ -1,10 +1,12 @@
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type Config } from "../../shared/config.ts";
-import { writeJob } from "../../shared/job.ts";
+import { readJob, writeJob } from "../../shared/job.ts";
 import { keys } from "../../shared/keys.ts";
 import { silentLogger } from "../../shared/logger.ts";
 import { parseMessage } from "../../shared/messages.ts";
@@ -12,6 +14,8 @@ import { openQueueSet, setupQueues, type QueueSet } from "../../shared/queue/que
 import { createObjectStore } from "../../shared/storage/create-object-store.ts";
 import type { ObjectStore } from "../../shared/ports.ts";
 import { createApiDeps } from "../../app/api-server.ts";
+import { openPipelineEnvironment } from "../../app/environment.ts";
+import { createStageHandlers } from "../../app/stage-handlers.ts";
 import { createApp } from "../../services/api/app.ts";
 import type { ApiDeps } from "../../services/api/deps.ts";
 import { startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
@@ -103,6 +107,66 @@ describe("the API alone on S3 + SQS (vodpipe api)", () => {
       type: "source-uploaded", version: 1, videoId: id, sourceKey: keys.source(id, ".mp4"), originalName: "beach.mp4",
     });
     for (const message of messages) await queueSet.queues.ingest.delete(message.receiptHandle);
+  });
+
+  it("gives a multipart upload with presigned parts: the parts PUT with fetch, completion queues the video and ingest takes it", async () => {
+    // A real video over S3's 5 MiB minimum part: lossless noise, 20 frames (about 7 MB).
+    const file = join(root, "noise.mp4");
+    await promisify(execFile)("ffmpeg", [
+      "-v", "error", "-f", "lavfi", "-i", "nullsrc=s=640x360:r=25:d=0.8,geq=random(1)*255:128:128", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", file,
+    ]);
+    const bytes = await readFile(file);
+    const partSize = 5 * 1024 * 1024;
+    expect(bytes.length).toBeGreaterThan(partSize);
+    const app = createApp(deps);
+    const created = await app.request("/v1/direct-uploads", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ filename: "noise.mp4", size: bytes.length, partSize }),
+    });
+    expect(created.status).toBe(201);
+    const upload = (await created.json()) as {
+      video: { id: string; status: string };
+      method: string;
+      multipart: { partSize: number; parts: Array<{ partNumber: number; url: string }>; completeUrl: string };
+    };
+    expect(upload.method).toBe("multipart");
+    expect(upload.multipart.parts.map((part) => part.partNumber)).toEqual([1, 2]);
+    const id = upload.video.id;
+
+    const etags = [];
+    for (const part of upload.multipart.parts) {
+      const start = (part.partNumber - 1) * upload.multipart.partSize;
+      const response = await fetch(part.url, { method: "PUT", body: bytes.subarray(start, start + upload.multipart.partSize) });
+      expect(response.status).toBe(200);
+      etags.push({ partNumber: part.partNumber, etag: response.headers.get("etag")! });
+    }
+    const missingParts = await app.request(upload.multipart.completeUrl, { method: "POST" });
+    expect(missingParts.status).toBe(400);
+    const done = await app.request(upload.multipart.completeUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ parts: etags }),
+    });
+    expect(done.status).toBe(200);
+    expect(((await done.json()) as { status: string }).status).toBe("queued");
+    const stored = await store.getBuffer(keys.source(id, ".mp4"));
+    expect(stored.equals(bytes)).toBe(true);
+
+    const messages = await queueSet.queues.ingest.receive({ waitSeconds: 1 });
+    const queued = messages.find((m) => (parseMessage(m.body) as { videoId: string }).videoId === id);
+    expect(queued).toBeDefined();
+    const environment = await openPipelineEnvironment(config, silentLogger());
+    try {
+      const ingest = createStageHandlers(environment.deps).ingest;
+      await ingest(queued!, { messageId: queued!.id, receiveCount: 1, logger: silentLogger(), signal: new AbortController().signal });
+    } finally {
+      await environment.close();
+    }
+    for (const message of messages) await queueSet.queues.ingest.delete(message.receiptHandle);
+    const job = await readJob(store, id);
+    expect(job).toMatchObject({ status: "processing", source: { sizeBytes: bytes.length } });
+    expect(((await (await app.request(`/v1/videos/${id}`)).json()) as { status: string }).status).toBe("processing");
   });
 
   it("serves playlists itself and redirects segments to presigned URLs that work", async () => {

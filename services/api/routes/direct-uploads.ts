@@ -46,19 +46,20 @@ export function directUploadRoutes(deps: ApiDeps): OpenAPIHono {
     const request = c.req.valid("json");
     const maxBytes = deps.config.limits.maxFileBytes;
     if (request.size > maxBytes) throw apiError(413, `The video is larger than the limit of ${maxBytes} bytes (VODPIPE_MAX_FILE_BYTES).`);
+    const partSize = request.partSize ?? Math.max(MIN_PART_BYTES, Math.ceil(request.size / MAX_PARTS));
+    const count = Math.ceil(request.size / partSize);
+    if (count > MAX_PARTS) throw apiError(400, `A part size of ${partSize} bytes makes ${count} parts; S3 takes at most ${MAX_PARTS}: ask for larger parts.`);
     const videoId = newVideoId();
     const record = await createUploadRecord(store, { videoId, filename: cleanFilename(request.filename), size: request.size, via: "presigned" }, nowOf(deps));
     const contentType = request.contentType ?? contentTypeForKey(record.sourceKey);
     const expiresAt = new Date(nowOf(deps).getTime() + URL_SECONDS * 1000).toISOString();
     const completeUrl = `/v1/direct-uploads/${videoId}/complete`;
-    if (request.size <= SINGLE_PUT_MAX_BYTES) {
+    if (request.size <= SINGLE_PUT_MAX_BYTES && request.partSize === undefined) {
       const url = await direct.presignPut(record.sourceKey, contentType, URL_SECONDS);
       return c.json({ video: await loadVideo(deps, videoId), method: "PUT" as const, url, expiresAt }, 201);
     }
-    const partSize = Math.max(MIN_PART_BYTES, Math.ceil(request.size / MAX_PARTS));
     const uploadId = await direct.createMultipart(record.sourceKey, contentType);
     await writeUploadRecord(store, { ...record, multipartUploadId: uploadId });
-    const count = Math.ceil(request.size / partSize);
     const parts = await Promise.all(
       Array.from({ length: count }, async (_, index) => ({
         partNumber: index + 1,
