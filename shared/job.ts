@@ -54,12 +54,7 @@ export interface JobRecord {
 }
 
 export async function readJob(store: ObjectStore, videoId: string): Promise<JobRecord | undefined> {
-  try {
-    return JSON.parse((await store.getBuffer(keys.job(videoId))).toString("utf8")) as JobRecord;
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
-  }
+  return readJsonObjectIfExists<JobRecord>(store, keys.job(videoId));
 }
 
 export async function writeJob(store: ObjectStore, job: JobRecord): Promise<void> {
@@ -95,4 +90,14 @@ export async function markFailed(
 
 export async function readJsonObject<T>(store: ObjectStore, key: string): Promise<T> {
   return JSON.parse((await store.getBuffer(key)).toString("utf8")) as T;
+}
+
+/** A stored JSON record, or undefined when there is none (any other failure is thrown). */
+export async function readJsonObjectIfExists<T>(store: ObjectStore, key: string): Promise<T | undefined> {
+  try {
+    return await readJsonObject<T>(store, key);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
 }

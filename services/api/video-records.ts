@@ -1,5 +1,5 @@
 import { extname } from "node:path";
-import { NotFoundError } from "../../shared/errors.ts";
+import { readJsonObjectIfExists } from "../../shared/job.ts";
 import { keys } from "../../shared/keys.ts";
 import type { ObjectStore } from "../../shared/ports.ts";
 
@@ -23,12 +23,7 @@ export interface UploadRecord {
 }
 
 export async function readUploadRecord(store: ObjectStore, videoId: string): Promise<UploadRecord | undefined> {
-  try {
-    return JSON.parse((await store.getBuffer(keys.upload(videoId))).toString("utf8")) as UploadRecord;
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
-  }
+  return readJsonObjectIfExists<UploadRecord>(store, keys.upload(videoId));
 }
 
 export async function writeUploadRecord(store: ObjectStore, record: UploadRecord): Promise<void> {

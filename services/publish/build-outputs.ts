@@ -1,4 +1,5 @@
 import { measureBandwidth } from "../../shared/hls/bandwidth.ts";
+import { variantStream } from "../../shared/hls/variant-stream.ts";
 import { writeIFramePlaylist, writeMasterPlaylist, writeMediaPlaylist, type VariantStream } from "../../shared/hls/playlists.ts";
 import type { JobRecord } from "../../shared/job.ts";
 import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
@@ -46,19 +47,13 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
     if (!codecs) throw new Error(`no codec string recorded for ${rendition.name}`);
     const media = writeMediaPlaylist({ segments });
     const iframes = writeIFramePlaylist({ segments });
-    const bandwidth = measureBandwidth(segments);
     const iframeBandwidth = measureBandwidth(segments.map((s) => ({ duration: s.duration, bytes: s.iframe?.length ?? s.bytes })));
     files.push(
       outputFile(`${rendition.name}/index.m3u8`, media),
       outputFile(`${rendition.name}/iframes.m3u8`, iframes),
     );
     const variant: VariantStream = {
-      uri: `${rendition.name}/index.m3u8`,
-      bandwidth: bandwidth.peak,
-      averageBandwidth: bandwidth.average,
-      codecs,
-      resolution: { width: rendition.width, height: rendition.height },
-      frameRate: toNumber(job.plan.chunks.frameRate),
+      ...variantStream(rendition, segments, codecs, toNumber(job.plan.chunks.frameRate)),
       iframes: { uri: `${rendition.name}/iframes.m3u8`, bandwidth: iframeBandwidth.peak, averageBandwidth: iframeBandwidth.average },
     };
     variants.push(variant);
@@ -68,8 +63,8 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
       height: rendition.height,
       codecs,
       frameRate: variant.frameRate,
-      bandwidth: bandwidth.peak,
-      averageBandwidth: bandwidth.average,
+      bandwidth: variant.bandwidth,
+      averageBandwidth: variant.averageBandwidth,
       playlist: variant.uri,
       iframePlaylist: variant.iframes!.uri,
       segments: segments.map((s) => `${rendition.name}/${s.uri}`),

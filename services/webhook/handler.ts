@@ -1,7 +1,7 @@
 import type { WebhookEventType } from "../../shared/config.ts";
-import { NotFoundError, RetryableError } from "../../shared/errors.ts";
+import { RetryableError } from "../../shared/errors.ts";
 import { readVideoProgress } from "../../shared/progress/progress-records.ts";
-import { readJob, type JobRecord } from "../../shared/job.ts";
+import { readJob, readJsonObjectIfExists, type JobRecord } from "../../shared/job.ts";
 import { keys } from "../../shared/keys.ts";
 import { parseMessageOf, type VideoEventMessage } from "../../shared/messages.ts";
 import type { ObjectStore } from "../../shared/ports.ts";
@@ -112,13 +112,8 @@ interface ProgressNow {
 
 /** The step of the last video.progress delivered for a video; -1 before the first. */
 async function lastProgressStep(store: ObjectStore, videoId: string): Promise<number> {
-  try {
-    const record = JSON.parse((await store.getBuffer(keys.webhookDelivered(videoId, "video.progress"))).toString("utf8")) as { step?: unknown };
-    return typeof record.step === "number" ? record.step : -1;
-  } catch (error) {
-    if (error instanceof NotFoundError) return -1;
-    throw error;
-  }
+  const record = await readJsonObjectIfExists<{ step?: unknown }>(store, keys.webhookDelivered(videoId, "video.progress"));
+  return typeof record?.step === "number" ? record.step : -1;
 }
 
 function payloadOf(message: VideoEventMessage, job: JobRecord, progress: ProgressNow | undefined): WebhookPayload {

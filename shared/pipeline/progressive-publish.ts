@@ -1,3 +1,4 @@
+import { variantStream } from "../hls/variant-stream.ts";
 import { measureBandwidth, targetDurationFor } from "../hls/bandwidth.ts";
 import { parseMediaPlaylist } from "../hls/parse-playlist.ts";
 import { writeMasterPlaylist, writeMediaPlaylist, type VariantStream } from "../hls/playlists.ts";
@@ -97,15 +98,7 @@ async function publishOnce(deps: ProgressiveDeps, job: ActiveJob): Promise<numbe
     if (!segments.length || !codecs) continue;
     const targetDuration = Math.max(plannedTarget, targetDurationFor(segments.map((s) => s.duration)));
     await put(deps.store, job.videoId, `${rendition.name}/index.m3u8`, writeMediaPlaylist({ segments, targetDuration, playlistType: "EVENT" }));
-    const bandwidth = measureBandwidth(segments);
-    variants.push({
-      uri: `${rendition.name}/index.m3u8`,
-      bandwidth: bandwidth.peak,
-      averageBandwidth: bandwidth.average,
-      codecs,
-      resolution: { width: rendition.width, height: rendition.height },
-      frameRate: toNumber(job.plan.chunks.frameRate),
-    });
+    variants.push(variantStream(rendition, segments, codecs, toNumber(job.plan.chunks.frameRate)));
   }
   let audioBandwidth;
   if (audioSegments.length) {
