@@ -148,17 +148,10 @@ async function main(): Promise<void> {
 
     const summary = summarise(rounds);
     let scaling: ScalingResults | null = null;
-    if (options.scaling) {
-      const loadBeforeScaling = loadavg()[0]!;
-      const measured = await runScaling({ path: clip.path, seconds: options.seconds }, root, vodpipeEnv);
-      // The model's components come from the 1-worker run: every part measured on one core, uncontended.
-      scaling = { ...measured, loadAverageBefore: round(loadBeforeScaling, 2), loadAverageAfter: round(loadavg()[0]!, 2), model: modelReport(measured.runs[0]!.components, LAMBDA_CHUNK_SECONDS) };
-      process.stderr.write(`bench: scaling: ${measured.runs.map((r) => `${r.workers} worker(s) ${r.readySeconds} s`).join(", ")}; speed-up ${measured.speedup2}\n`);
-    }
     const failedRound = rounds.find((r) => !pipelineOutcome(r.pipeline).ready);
     const outcome = pipelineOutcome((failedRound ?? rounds[rounds.length - 1]!).pipeline);
     const largestRss = Math.max(summary.largestProcessRssMB.pipeline, summary.largestProcessRssMB.single);
-    const results = {
+    const assemble = () => ({
       benchmark: "pipeline-vs-single-command",
       startedAt,
       // The headline figures (means over rounds; ratios of sums); the rest below says how they were got.
@@ -235,7 +228,7 @@ async function main(): Promise<void> {
       },
       scaling,
       rounds,
-    };
+    });
     const svg = renderTimelineSvg(
       rounds.flatMap((r) =>
         r.order.map((variant) => ({
@@ -247,7 +240,17 @@ async function main(): Promise<void> {
       `${options.seconds} s 1080p clip, ${availableParallelism()} cores, load average ${loadBefore[0]!.toFixed(2)} → ${loadAfter[0]!.toFixed(2)}; ` +
         "CPU per 100 ms on each core by role (threads put on the core they last ran on); grey: other processes on the machine; white: idle",
     );
-    const written = await writeResults(results, options.seconds, svg);
+    // The rounds are saved before the scaling runs, which take minutes more.
+    let written = await writeResults(assemble(), options.seconds, svg);
+    if (options.scaling) {
+      const loadBeforeScaling = loadavg()[0]!;
+      const measured = await runScaling({ path: clip.path, seconds: options.seconds }, root, vodpipeEnv);
+      // The model's components come from the 1-worker run: every part measured on one core, uncontended.
+      scaling = { ...measured, loadAverageBefore: round(loadBeforeScaling, 2), loadAverageAfter: round(loadavg()[0]!, 2), model: modelReport(measured.runs[0]!.components, LAMBDA_CHUNK_SECONDS) };
+      process.stderr.write(`bench: scaling: ${measured.runs.map((r) => `${r.workers} worker(s) ${r.readySeconds} s`).join(", ")}; speed-up ${measured.speedup2}\n`);
+    }
+    if (scaling) written = await writeResults(assemble(), options.seconds, svg);
+    const results = assemble();
 
     const perRound = rounds.map((r) => `${r.wallRatio.toFixed(3)} (${r.order[0]} first)`).join(", ");
     const boundPerRound = rounds.map((r) => r.encodes.wallRatioIfNoOverhead.toFixed(3)).join(", ");
