@@ -19,9 +19,14 @@ export const ErrorBody = z
   })
   .openapi("Error");
 
+/** A documented response whose body is JSON of `schema`. */
+export function jsonResponse<T extends z.ZodType>(description: string, schema: T) {
+  return { description, content: { "application/json": { schema } } };
+}
+
 /** The documented error responses of a route, all in the one error shape. */
 export function errorResponses(...statuses: number[]) {
-  return Object.fromEntries(statuses.map((status) => [status, { description: "Error", content: { "application/json": { schema: ErrorBody } } }]));
+  return Object.fromEntries(statuses.map((status) => [status, jsonResponse("Error", ErrorBody)]));
 }
 
 export const Rendition = z

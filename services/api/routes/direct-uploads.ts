@@ -4,7 +4,7 @@ import { contentTypeForKey } from "../../../shared/storage/object-key.ts";
 import { newVideoId } from "../../../shared/video-id.ts";
 import { nowOf, type ApiDeps } from "../deps.ts";
 import { apiError, requireApiKey } from "../http-errors.ts";
-import { CompleteMultipart, errorResponses, PresignedUpload, PresignedUploadRequest, Video, VideoIdParam } from "../schemas.ts";
+import { CompleteMultipart, errorResponses, PresignedUpload, PresignedUploadRequest, Video, VideoIdParam, jsonResponse } from "../schemas.ts";
 import { loadVideo, noSuchVideo } from "../video-service.ts";
 import { cleanFilename } from "./videos.ts";
 import { createUploadRecord, readUploadRecord, writeUploadRecord } from "../video-records.ts";
@@ -22,7 +22,7 @@ const createDirect = createRoute({
   summary: "S3 storage: presigned URLs to upload straight to the bucket (one PUT, or multipart with presigned parts)",
   security: [{ bearer: [] }],
   request: { body: { content: { "application/json": { schema: PresignedUploadRequest } }, required: true } },
-  responses: { 201: { description: "Where to send the bytes", content: { "application/json": { schema: PresignedUpload } } }, ...errorResponses(400, 401, 413) },
+  responses: { 201: jsonResponse("Where to send the bytes", PresignedUpload), ...errorResponses(400, 401, 413) },
 });
 
 const completeDirect = createRoute({
@@ -32,7 +32,7 @@ const completeDirect = createRoute({
   summary: "Tell the API the bytes are in the bucket (multipart: with the parts' ETags); queues the video",
   security: [{ bearer: [] }],
   request: { params: VideoIdParam, body: { content: { "application/json": { schema: CompleteMultipart.partial() } }, required: false } },
-  responses: { 200: { description: "Queued", content: { "application/json": { schema: Video } } }, ...errorResponses(400, 401, 404, 409) },
+  responses: { 200: jsonResponse("Queued", Video), ...errorResponses(400, 401, 404, 409) },
 });
 
 export function directUploadRoutes(deps: ApiDeps): OpenAPIHono {

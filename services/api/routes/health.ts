@@ -1,7 +1,7 @@
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { errorMessage } from "../../../shared/errors.ts";
 import type { ApiDeps } from "../deps.ts";
-import { Health } from "../schemas.ts";
+import { Health, jsonResponse } from "../schemas.ts";
 
 /** A check that takes longer than this counts as down: a load balancer must not wait on us. */
 const CHECK_TIMEOUT_MS = 5000;
@@ -12,8 +12,8 @@ const healthRoute = createRoute({
   tags: ["health"],
   summary: "200 when the store and every queue answer, 503 naming what does not",
   responses: {
-    200: { description: "Healthy", content: { "application/json": { schema: Health } } },
-    503: { description: "Something is unreachable", content: { "application/json": { schema: Health } } },
+    200: jsonResponse("Healthy", Health),
+    503: jsonResponse("Something is unreachable", Health),
   },
 });
 

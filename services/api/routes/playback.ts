@@ -58,7 +58,7 @@ export function playbackRoutes(deps: ApiDeps): OpenAPIHono {
   app.on(["GET", "HEAD"], "/v1/play/:token/:id/:tree{hls|thumbnails}/*", async (c) => {
     const id = c.req.param("id");
     if (!signingKey) throw apiError(404, "Signed playback is not enabled on this server; use /v1/videos/{id}/hls/… instead.");
-    if (!isVideoId(id)) throw apiError(400, `"${id}" is not a video id (1-64 letters, digits, '-' or '_').`);
+    assertVideoId(id);
     const check = verifyPlaybackToken(c.req.param("token"), id, signingKey, Math.floor(nowOf(deps).getTime() / 1000));
     if (!check.ok) {
       const message =
@@ -85,7 +85,7 @@ function rest(c: Context, skip: number): string {
 }
 
 async function serve(c: Context, deps: ApiDeps, videoId: string, tree: Tree, path: string): Promise<Response> {
-  if (!isVideoId(videoId)) throw apiError(400, `"${videoId}" is not a video id (1-64 letters, digits, '-' or '_').`);
+  assertVideoId(videoId);
   if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(path)) throw apiError(404, `No file ${tree}/${path} exists for video ${videoId}.`);
   const key = keys.output(videoId, tree === "hls" ? path : `thumbnails/${path}`);
   try {
@@ -133,6 +133,10 @@ async function serve(c: Context, deps: ApiDeps, videoId: string, tree: Tree, pat
   headers["content-length"] = String(info.size);
   const body = head || info.size === 0 ? null : await store.get(key);
   return new Response(body && toWeb(body), { status: 200, headers });
+}
+
+function assertVideoId(id: string): void {
+  if (!isVideoId(id)) throw apiError(400, `"${id}" is not a video id (1-64 letters, digits, '-' or '_').`);
 }
 
 /** A useful 404: the video does not exist, is not ready yet (with its progress), or lacks that file. */

@@ -7,7 +7,7 @@ import { newVideoId } from "../../../shared/video-id.ts";
 import { isVideoDeleted, purgeVideoObjects } from "../../../shared/video-removal.ts";
 import { nowOf, type ApiDeps } from "../deps.ts";
 import { apiError, requireApiKey } from "../http-errors.ts";
-import { errorResponses, ListQuery, UploadQuery, Video, VideoIdParam, VideoList } from "../schemas.ts";
+import { errorResponses, ListQuery, UploadQuery, Video, VideoIdParam, VideoList, jsonResponse } from "../schemas.ts";
 import { deleteVideo, loadVideo, videoOptions } from "../video-service.ts";
 import { createUploadRecord, listCatalog, removeCatalogEntry, writeUploadRecord } from "../video-records.ts";
 import { readStoredVideo, toVideoObject } from "../video-view.ts";
@@ -22,7 +22,7 @@ const uploadRoute = createRoute({
     query: UploadQuery,
     body: { content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } }, required: true },
   },
-  responses: { 201: { description: "Uploaded and queued", content: { "application/json": { schema: Video } } }, ...errorResponses(400, 401, 413) },
+  responses: { 201: jsonResponse("Uploaded and queued", Video), ...errorResponses(400, 401, 413) },
 });
 
 /** `curl -T file` sends a PUT: the same upload, so the shortest command works. */
@@ -34,7 +34,7 @@ const listRoute = createRoute({
   tags: ["videos"],
   summary: "List videos, newest first",
   request: { query: ListQuery },
-  responses: { 200: { description: "A page of videos", content: { "application/json": { schema: VideoList } } }, ...errorResponses(400) },
+  responses: { 200: jsonResponse("A page of videos", VideoList), ...errorResponses(400) },
 });
 
 const getRoute = createRoute({
@@ -43,7 +43,7 @@ const getRoute = createRoute({
   tags: ["videos"],
   summary: "A video: status, progress with ETA, renditions, playback URLs",
   request: { params: VideoIdParam },
-  responses: { 200: { description: "The video", content: { "application/json": { schema: Video } } }, ...errorResponses(400, 404) },
+  responses: { 200: jsonResponse("The video", Video), ...errorResponses(400, 404) },
 });
 
 const deleteRoute = createRoute({
