@@ -146,7 +146,8 @@ describe("a real clip through the API", () => {
     expect(await listAll(env.deps.store, keys.outputPrefix(id))).toEqual([]);
     const list = (await (await fetch(`${server.url}/v1/videos`)).json()) as { data: Array<{ id: string }> };
     expect(list.data.map((video) => video.id)).not.toContain(id);
-  });
+    // Ingest, split and the first progress tick of a 50 s clip: room for a loaded machine.
+  }, 180_000);
 
   it("answers /healthz with every queue and the store", async () => {
     const health = (await (await fetch(`${server.url}/healthz`)).json()) as { ok: boolean; checks: Record<string, unknown> };
