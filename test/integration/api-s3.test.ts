@@ -18,7 +18,7 @@ import { openPipelineEnvironment } from "../../app/environment.ts";
 import { createStageHandlers } from "../../app/stage-handlers.ts";
 import { createApp } from "../../services/api/app.ts";
 import type { ApiDeps } from "../../services/api/deps.ts";
-import { startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
+import { fauxAwsEnv, startFauxAws, uniqueName, type FauxAws } from "../support/fauxqs.ts";
 
 let faux: FauxAws;
 let root: string;
@@ -41,13 +41,7 @@ beforeAll(async () => {
   s3.destroy();
   env = {
     VODPIPE_DATA_DIR: join(root, "data"),
-    VODPIPE_STORAGE: "s3",
-    VODPIPE_S3_BUCKET: bucket,
-    VODPIPE_S3_ENDPOINT: faux.endpoint,
-    VODPIPE_QUEUE: "sqs",
-    VODPIPE_SQS_ENDPOINT: faux.endpoint,
-    VODPIPE_AWS_REGION: faux.region,
-    VODPIPE_QUEUE_PREFIX: `${uniqueName("api")}-`,
+    ...fauxAwsEnv(faux, bucket, `${uniqueName("api")}-`),
     VODPIPE_WAIT_SECONDS: "0",
     VODPIPE_LOG_LEVEL: "silent",
   };
