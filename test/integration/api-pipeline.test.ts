@@ -39,8 +39,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  // One chunk per video: a deleted video's transcode then has long enough left to prove it is killed.
-  sandbox = await createSandbox({ PORT: "0", VODPIPE_CHUNK_SECONDS: "60", VODPIPE_WEBHOOK_URL: hookUrl, VODPIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
+  // Long chunks and a slow preset: a deleted video's transcode must outlast several progress ticks
+  // (2 s) even on a fast, idle machine, to prove it is killed rather than left to finish.
+  sandbox = await createSandbox({ PORT: "0", VODPIPE_CHUNK_SECONDS: "60", VODPIPE_X264_PRESET: "slower", VODPIPE_WEBHOOK_URL: hookUrl, VODPIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
   clip = join(sandbox.root, "clip.mp4");
   execFileSync("ffmpeg", [
     "-hide_banner", "-loglevel", "error",
