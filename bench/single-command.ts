@@ -5,7 +5,6 @@ import { planEncode } from "../shared/media/encode-plan.ts";
 import { audioArgs, transcodeChunkArgs } from "../shared/media/encode-args.ts";
 import type { Rendition } from "../shared/media/ladder.ts";
 import type { SourceInfo } from "../shared/media/source-info.ts";
-import { chunkInputOptions, safeInputOptions } from "../shared/media/probe.ts";
 
 export interface SingleCommandInput {
   input: string;
@@ -59,12 +58,8 @@ export function buildSingleCommand(options: SingleCommandInput): SingleCommand {
     preset: config.media.x264Preset,
     threads: options.threads,
     outputs,
+    fromSource: { streamIndex: source.video.index },
   });
-  // transcodeChunkArgs reads a Matroska chunk; this command reads the upload, so it takes the upload's input options.
-  const chunkInput = chunkInputOptions();
-  const at = args.findIndex((_, i) => chunkInput.every((arg, j) => args[i + j] === arg));
-  if (at < 0) throw new Error("transcodeChunkArgs no longer starts its input with chunkInputOptions(): update the single command");
-  args.splice(at, chunkInput.length, ...safeInputOptions());
   const folders = renditions.map((r) => r.name);
   if (source.audio) {
     const audio = audioArgs({

@@ -61,6 +61,8 @@ const envSchema = z.object({
   VODPIPE_X264_PRESET: z.enum(X264_PRESETS).default("veryfast"),
   VODPIPE_LADDER: z.string().regex(/^[0-9a-z]+(,[0-9a-z]+)*$/, "a comma-separated list of rung names").optional(),
   VODPIPE_MAX_FRAME_RATE: positive(240).default(60),
+  /** 0: no lead rung; every rung comes from the chunks. */
+  VODPIPE_LEAD_RUNG_MAX_SECONDS: int(0, 86_400).default(600),
 
   VODPIPE_MAX_DURATION_SECONDS: positive(86_400).default(4 * 3600),
   VODPIPE_MAX_FILE_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(20 * 1024 ** 3),
@@ -114,6 +116,8 @@ export interface Config {
     x264Preset: (typeof X264_PRESETS)[number];
     ladder: readonly Rung[];
     maxFrameRate: number;
+    /** Videos up to this long get their lowest rung encoded whole, first (0: never). */
+    leadRungMaxSeconds: number;
   };
   limits: SourceLimits & {
     /** Packets of all video streams together that ingest will list before it gives up on a file. */
@@ -269,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       x264Preset: v.VODPIPE_X264_PRESET,
       ladder,
       maxFrameRate: v.VODPIPE_MAX_FRAME_RATE,
+      leadRungMaxSeconds: v.VODPIPE_LEAD_RUNG_MAX_SECONDS,
     },
     limits: {
       maxDurationSeconds: v.VODPIPE_MAX_DURATION_SECONDS,

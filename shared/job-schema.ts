@@ -78,6 +78,11 @@ const jobPlan = z
       .strict(),
     toneMap: z.enum(["pq", "hlg"]).nullable(),
     hasAudio: z.boolean(),
+    leadRung: z
+      .string()
+      .nullable()
+      .optional()
+      .describe("The rendition encoded for the whole video in one pass, first, and published segment by segment (its part is rung-<name>); the chunks make the others. Null or absent: the chunks make every rung"),
     parts: z.array(z.string()).describe("The parts publish waits for: chunk-000…, audio, thumbnails"),
   })
   .strict();

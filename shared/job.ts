@@ -20,7 +20,12 @@ export interface JobPlan {
   /** Whether the picture needs tone-mapping (HDR) or deinterlacing. */
   toneMap: "pq" | "hlg" | null;
   hasAudio: boolean;
-  /** The parts publish waits for: chunk-000…, audio, thumbnails. */
+  /**
+   * The rendition encoded for the whole video in one pass, before and beside the chunks, and
+   * published segment by segment (shared/media/lead-rung.ts). Null or absent: the chunks make every rung.
+   */
+  leadRung?: string | null;
+  /** The parts publish waits for: chunk-000…, audio, thumbnails (and rung-<name>). */
   parts: string[];
 }
 

@@ -29,6 +29,11 @@ export const keys = {
   /** Running parts' throttled progress records (`chunk-003.json`: the fraction done). */
   progressPrefix: (videoId: string) => `videos/${videoId}/progress/`,
   progress: (videoId: string, part: string) => `videos/${videoId}/progress/${part}.json`,
+  /**
+   * The lead rung's segments published so far (while its encode runs), with their attempt and
+   * codec: what progressive publish builds the master from before the rung's part marker exists.
+   */
+  leadRungState: (videoId: string) => `videos/${videoId}/work/lead-rung.json`,
   /** The list of videos, newest first: one empty object per video, named by inverted creation time. */
   catalogPrefix: "catalog/",
   catalogEntry: (videoId: string, createdAtMs: number) => `catalog/${(CATALOG_EPOCH_END - createdAtMs).toString(36).padStart(9, "0")}-${videoId}`,
@@ -51,6 +56,8 @@ export function videoIdOfSourceKey(key: string): string | undefined {
 
 export const partNames = {
   chunk: (index: number) => `chunk-${pad(index, 3)}`,
+  /** The lead rung's whole-video encode (shared/media/lead-rung.ts). */
+  rung: (rendition: string) => `rung-${rendition}`,
   audio: "audio",
   thumbnails: "thumbnails",
 };

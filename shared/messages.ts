@@ -36,6 +36,11 @@ export const transcodeChunkMessage = videoMessage("transcode-chunk").extend({
   seekSeconds: z.number().min(0),
 });
 
+/** The lead rung (the job plan's `leadRung`), encoded for the whole video from the source. */
+export const encodeRungMessage = videoMessage("encode-rung").extend({
+  rendition: z.string().min(1).max(32),
+});
+
 export const encodeAudioMessage = videoMessage("encode-audio");
 export const makeThumbnailsMessage = videoMessage("make-thumbnails");
 export const publishVideoMessage = videoMessage("publish-video");
@@ -52,6 +57,7 @@ export const pipelineMessage = z.discriminatedUnion("type", [
   sourceUploadedMessage,
   splitSourceMessage,
   transcodeChunkMessage,
+  encodeRungMessage,
   encodeAudioMessage,
   makeThumbnailsMessage,
   publishVideoMessage,
@@ -61,6 +67,7 @@ export const pipelineMessage = z.discriminatedUnion("type", [
 export type SourceUploadedMessage = z.infer<typeof sourceUploadedMessage>;
 export type SplitSourceMessage = z.infer<typeof splitSourceMessage>;
 export type TranscodeChunkMessage = z.infer<typeof transcodeChunkMessage>;
+export type EncodeRungMessage = z.infer<typeof encodeRungMessage>;
 export type EncodeAudioMessage = z.infer<typeof encodeAudioMessage>;
 export type MakeThumbnailsMessage = z.infer<typeof makeThumbnailsMessage>;
 export type PublishVideoMessage = z.infer<typeof publishVideoMessage>;
@@ -77,6 +84,7 @@ export const STAGE_OF: { readonly [T in MessageType]: Stage } = {
   "source-uploaded": "ingest",
   "split-source": "split",
   "transcode-chunk": "transcode",
+  "encode-rung": "transcode",
   "encode-audio": "audio",
   "make-thumbnails": "thumbnails",
   "publish-video": "publish",

@@ -31,6 +31,8 @@ export const KEY_PATTERNS = {
   /** Each attempt at a part writes here; publish copies the attempt its part's marker names. */
   attempts: "videos/*/work/attempts/*",
   hls: "videos/*/hls/*",
+  /** The lead rung's segments so far, while its encode runs (progressive publish). */
+  leadRung: "videos/*/work/lead-rung.json",
   /** Running parts' progress records, which the API reads for a video's progress. */
   progress: "videos/*/progress/*",
   /** Which webhook events were delivered, so a duplicate message is not delivered twice. */
@@ -50,7 +52,7 @@ export interface StagePlan {
   sendsTo: readonly Stage[];
 }
 
-const { sources, job, chunks, parts, attempts, hls, progress, webhooks } = KEY_PATTERNS;
+const { sources, job, chunks, parts, attempts, hls, leadRung, progress, webhooks } = KEY_PATTERNS;
 
 export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
   ingest: { memoryMb: 2048, timeoutSeconds: 300, ephemeralMb: 10_240, reads: [sources, job], writes: [job], deletes: [], sendsTo: ["split", "webhook"] },
@@ -59,14 +61,16 @@ export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
     reads: [sources, job], writes: [chunks, job], deletes: [],
     sendsTo: ["transcode", "audio", "thumbnails", "webhook"],
   },
+  // transcode and audio publish progressively: they copy finished segments from their attempts to
+  // hls/ and write the growing playlists there; the lead rung reads the source itself.
   transcode: {
-    memoryMb: 3 * MB_PER_VCPU, timeoutSeconds: 600, ephemeralMb: 4096,
-    reads: [chunks, job, parts], writes: [attempts, parts, progress, job], deletes: [attempts],
+    memoryMb: 3 * MB_PER_VCPU, timeoutSeconds: 600, ephemeralMb: 10_240,
+    reads: [sources, chunks, job, parts, attempts, hls, leadRung], writes: [attempts, parts, progress, hls, leadRung, job], deletes: [attempts],
     sendsTo: ["publish", "webhook"],
   },
   audio: {
     memoryMb: MB_PER_VCPU, timeoutSeconds: 900, ephemeralMb: 10_240,
-    reads: [sources, job, parts], writes: [attempts, parts, progress, job], deletes: [attempts],
+    reads: [sources, job, parts, attempts, hls, leadRung], writes: [attempts, parts, progress, hls, job], deletes: [attempts],
     sendsTo: ["publish", "webhook"],
   },
   thumbnails: {
@@ -76,7 +80,7 @@ export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
   },
   publish: {
     memoryMb: 2048, timeoutSeconds: 900, ephemeralMb: 2048,
-    reads: [job, parts, attempts, hls], writes: [hls, job], deletes: [chunks, attempts],
+    reads: [job, parts, attempts, hls], writes: [hls, job], deletes: [chunks, attempts, leadRung],
     sendsTo: ["webhook"],
   },
   // Every stage may fail a video, so every stage sends to the webhook queue.

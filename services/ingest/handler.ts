@@ -1,3 +1,4 @@
+import { chooseLeadRung } from "../../shared/media/lead-rung.ts";
 import { extname, join } from "node:path";
 import { InvalidMediaError, PermanentError, publicReason } from "../../shared/errors.ts";
 import { markFailed, readJob, writeJob, type JobPlan, type JobRecord, type StoredSource } from "../../shared/job.ts";
@@ -213,7 +214,13 @@ async function analyse(
   }
 
   const { renditions, chunks } = planEncode(source, media, deps.transcodeConcurrency);
-  const parts = [...chunks.chunks.map((chunk) => partNames.chunk(chunk.index)), ...(source.audio ? [partNames.audio] : []), partNames.thumbnails];
+  const leadRung = chooseLeadRung({ source, renditions, chunks, maxSeconds: media.leadRungMaxSeconds });
+  const parts = [
+    ...(leadRung ? [partNames.rung(leadRung)] : []),
+    ...chunks.chunks.map((chunk) => partNames.chunk(chunk.index)),
+    ...(source.audio ? [partNames.audio] : []),
+    partNames.thumbnails,
+  ];
   return {
     source,
     plan: {
@@ -223,6 +230,7 @@ async function analyse(
       chunks,
       toneMap: source.video.hdr,
       hasAudio: source.audio !== null,
+      leadRung,
       parts,
     },
   };

@@ -23,6 +23,12 @@ export interface OutputFile {
   contentType: string;
 }
 
+function leadRungPart(parts: ReadonlyMap<string, PartRecord>, rendition: string): PartRecord {
+  const part = parts.get(partNames.rung(rendition));
+  if (!part) throw new Error(`missing part ${partNames.rung(rendition)}`);
+  return part;
+}
+
 /** A file to write, typed by its name as the object store types every key. */
 const outputFile = (path: string, body: string): OutputFile => ({ path, body, contentType: contentTypeForKey(path) });
 
@@ -42,8 +48,10 @@ export function buildOutputs(job: ActiveJob, parts: ReadonlyMap<string, PartReco
   const quality = summarizeQuality(job, parts);
 
   for (const rendition of job.plan.renditions) {
-    const segments: SegmentRecord[] = chunkParts.flatMap((part) => part.segments?.[rendition.name] ?? []);
-    const codecs = chunkParts[0]?.codecs?.[rendition.name];
+    // The lead rung's one part holds the whole rendition; the chunks hold the others in order.
+    const madeBy = rendition.name === job.plan.leadRung ? [leadRungPart(parts, rendition.name)] : chunkParts;
+    const segments: SegmentRecord[] = madeBy.flatMap((part) => part.segments?.[rendition.name] ?? []);
+    const codecs = madeBy[0]?.codecs?.[rendition.name];
     if (!codecs) throw new Error(`no codec string recorded for ${rendition.name}`);
     const media = writeMediaPlaylist({ segments });
     const iframes = writeIFramePlaylist({ segments });

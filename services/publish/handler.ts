@@ -73,6 +73,7 @@ export function createPublishHandler(deps: PublishDeps): MessageHandler {
       }
       await deps.store.deletePrefix(`${keys.workPrefix(job.videoId)}chunks/`);
       await deps.store.deletePrefix(keys.attemptsPrefix(job.videoId));
+      await deps.store.deletePrefix(keys.leadRungState(job.videoId));
       const timestamp = isoNow(deps.now);
       const { warnings, renditions } = summarizeQuality(job, parts);
       const quality = Object.fromEntries(Object.entries(renditions).map(([name, q]) => [name, { psnr: q.psnr, ssim: q.ssim }]));

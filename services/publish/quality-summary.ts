@@ -3,7 +3,7 @@ import type { ActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { PartRecord } from "../../shared/pipeline/part-record.ts";
 import { partNames } from "../../shared/keys.ts";
 
-/** One rendition's quality in manifest.json: the frame-weighted means, and each chunk's own. */
+/** One rendition's quality in manifest.json: the frame-weighted means, and each chunk's own (none for the lead rung, encoded whole). */
 export interface RenditionQuality extends EncodeQuality {
   chunks: Array<EncodeQuality & { chunk: number }>;
 }
@@ -19,6 +19,12 @@ export function summarizeQuality(job: ActiveJob, parts: ReadonlyMap<string, Part
   const renditions: Record<string, RenditionQuality> = {};
   const warnings: QualityWarning[] = [];
   for (const rendition of job.plan.renditions) {
+    if (rendition.name === job.plan.leadRung) {
+      // One encode of the whole video: its mean is exact, and there are no chunks to compare.
+      const whole = parts.get(partNames.rung(rendition.name))?.quality?.[rendition.name];
+      if (whole) renditions[rendition.name] = { ...whole, chunks: [] };
+      continue;
+    }
     const chunks = job.plan.chunks.chunks.map((chunk) => ({ index: chunk.index, quality: parts.get(partNames.chunk(chunk.index))?.quality?.[rendition.name] }));
     if (chunks.some((c) => !c.quality)) continue;
     const measured = chunks as Array<{ index: number; quality: EncodeQuality }>;

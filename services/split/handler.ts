@@ -43,8 +43,8 @@ export function createSplitHandler(deps: SplitDeps): MessageHandler {
         // Audio and thumbnails read the source, not the chunks, and take seconds where the chunks
         // take minutes: they are handed over once the first round of transcodes has its chunks,
         // so on a small machine they do not slow the cutting of those chunks.
-        const handOverOthers = async () => {
-          if (job.plan.hasAudio) await deps.send.audio({ type: "encode-audio", version: 1, videoId: job.videoId });
+        const handOverOthers = async (withAudio: boolean) => {
+          if (withAudio && job.plan.hasAudio) await deps.send.audio({ type: "encode-audio", version: 1, videoId: job.videoId });
           await deps.send.thumbnails({ type: "make-thumbnails", version: 1, videoId: job.videoId });
         };
         // Cut one chunk, store it and hand it over: transcodes start while split goes on.
@@ -110,9 +110,16 @@ export function createSplitHandler(deps: SplitDeps): MessageHandler {
         };
         // The first round of chunks is cut side by side: until they exist, the cores that will
         // transcode them have nothing else to do.
+        const leadRung = job.plan.leadRung;
+        if (leadRung) {
+          // The lead rung makes the video playable and needs no chunk: it is queued before the
+          // first chunk, and the audio (seconds of work, and the master needs it) with it.
+          if (job.plan.hasAudio) await deps.send.audio({ type: "encode-audio", version: 1, videoId: job.videoId });
+          await deps.send.transcode({ type: "encode-rung", version: 1, videoId: job.videoId, rendition: leadRung });
+        }
         const firstRound = chunks.slice(0, Math.min(chunks.length, deps.transcodeConcurrency));
         await settleAll(firstRound.map(cutAndHandOver));
-        await handOverOthers();
+        await handOverOthers(!leadRung);
         for (const chunk of chunks.slice(firstRound.length)) await cutAndHandOver(chunk);
         logger.info({ chunks: chunks.length }, "split");
       }),

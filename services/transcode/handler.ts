@@ -1,3 +1,5 @@
+import { chunkRenditions } from "../../shared/media/lead-rung.ts";
+import { createLeadRungHandler } from "./lead-rung.ts";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { RetryableError } from "../../shared/errors.ts";
@@ -37,10 +39,30 @@ export function threadsForChunk(chunkCount: number, settings: ThreadSettings): n
 }
 
 /**
- * transcode: one chunk, decoded once, encoded into every video rendition as HLS segments whose
- * timestamps continue where the previous chunk ended (the output offset is the chunk's start).
+ * transcode: the video renditions. A `transcode-chunk` message: one chunk, every rung but the
+ * lead rung; an `encode-rung` message: the lead rung of the whole video (lead-rung.ts).
  */
 export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
+  const chunkHandler = createChunkHandler(deps);
+  const leadRungHandler = createLeadRungHandler(deps);
+  // One queue carries both: the lead rung is queued before the first chunk, so it starts first.
+  return (received, context) => (messageType(received.body) === "encode-rung" ? leadRungHandler : chunkHandler)(received, context);
+}
+
+/** The message's `type`, if its body is a JSON object with one; the handler itself validates the rest. */
+function messageType(body: string): unknown {
+  try {
+    return (JSON.parse(body) as { type?: unknown } | null)?.type;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One chunk, decoded once, encoded into every video rendition but the lead rung (which its own
+ * message encodes whole) as HLS segments whose timestamps continue where the previous chunk ended.
+ */
+function createChunkHandler(deps: TranscodeDeps): MessageHandler {
   return handleActiveJob(deps, "transcode-chunk", async ({ message, job, logger, context }) => {
     const chunk = job.plan.chunks.chunks[message.chunkIndex];
     if (!chunk) throw new RetryableError(`job ${job.videoId} has no chunk ${message.chunkIndex}`);
@@ -48,7 +70,7 @@ export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
     await runPartOnce(deps, job, partNames.chunk(chunk.index), async (dir, location) => {
       const input = join(dir, "chunk.mkv");
       await deps.store.download(keys.chunk(job.videoId, chunk.index), input, { readOnly: true });
-      const outputs = job.plan.renditions.map((rendition) => ({
+      const outputs = chunkRenditions(job.plan).map((rendition) => ({
         rendition,
         playlistPath: join(dir, rendition.name, "ffmpeg.m3u8"),
         segmentPattern: join(dir, rendition.name, "seg-%05d.ts"),

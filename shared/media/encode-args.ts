@@ -150,6 +150,16 @@ export interface TranscodeChunkArgs {
   preset: string;
   threads: number;
   outputs: readonly RenditionOutput[];
+  /**
+   * Read the upload itself rather than a chunk cut from it (the lead rung, the bench's single
+   * command): the upload's input options, and its video track by index.
+   */
+  fromSource?: { streamIndex: number };
+  /**
+   * ffmpeg's own playlist: `vod` is written once, at the end; `event` after every segment (to a
+   * temp file renamed into place), so a watcher can upload each segment as soon as it is listed.
+   */
+  playlistType?: "vod" | "event";
 }
 
 /** The keyframe expression: an IDR at every segment start of this chunk (frame offsets), and nowhere else. */
@@ -163,7 +173,7 @@ export function transcodeChunkArgs(args: TranscodeChunkArgs): string[] {
   const labels = args.outputs.map((_, i) => `v${i}`);
   const split = args.outputs.length > 1 ? `,split=${args.outputs.length}${labels.map((l) => `[s${l}]`).join("")}` : "[sv0]";
   const graph = [
-    `[0:v:0]${sharedVideoFilters(args.filters).join(",")}${split}`,
+    `[${args.fromSource ? `0:${args.fromSource.streamIndex}` : "0:v:0"}]${sharedVideoFilters(args.filters).join(",")}${split}`,
     ...args.outputs.map(
       ({ rendition }, i) =>
         `[s${labels[i]}]scale=${rendition.width}:${rendition.height}:flags=bicubic:${scaleRangeOptions(args.filters)},setsar=1,format=yuv420p[${labels[i]}]`,
@@ -176,7 +186,7 @@ export function transcodeChunkArgs(args: TranscodeChunkArgs): string[] {
     "-v", "info", "-hide_banner", "-nostats", "-nostdin", "-y",
     "-threads", String(args.threads),
     "-ss", seconds(Math.max(0, args.seekSeconds)),
-    ...chunkInputOptions(),
+    ...(args.fromSource ? safeInputOptions() : chunkInputOptions()),
     "-i", args.input,
     // The filter graph (yadif, the scalers) would otherwise start a thread per core of its own.
     "-filter_complex_threads", String(args.threads),
@@ -208,7 +218,7 @@ export function transcodeChunkArgs(args: TranscodeChunkArgs): string[] {
       // Shorter than any segment, so the muxer cuts at every (forced) keyframe and nowhere else.
       "-hls_time", "0.1",
       "-hls_list_size", "0",
-      "-hls_playlist_type", "vod",
+      "-hls_playlist_type", args.playlistType ?? "vod",
       "-hls_segment_type", "mpegts",
       "-start_number", String(args.firstSegment),
       "-hls_segment_filename", segmentPattern,

@@ -57,11 +57,42 @@ export async function publishProgressSafely(deps: ProgressiveDeps, job: ActiveJo
   }
 }
 
+/** What the lead rung's encode has published so far; it rewrites this after each segment. */
+export interface LeadRungState {
+  rendition: string;
+  /** The attempt prefix the segments were uploaded under. */
+  location: string;
+  codecs: string;
+  segments: SegmentRecord[];
+}
+
+/**
+ * The lead rung's encode calls this with every segment it has so far, each time ffmpeg lists a new
+ * one (already uploaded under the attempt's `location`): the new segments are copied to the
+ * published tree, the rung's EVENT playlist names them, the state record lets other parts' calls
+ * build the master, and the master is (re)written. One writer per attempt; two attempts of the same
+ * rung write the same bytes (one x264 thread count, one input), so their copies agree.
+ */
+export async function publishLeadSegments(deps: ProgressiveDeps, job: ActiveJob, state: LeadRungState, logger?: Logger): Promise<void> {
+  const published = await publishedSegmentCount(deps.store, job.videoId, state.rendition);
+  if (state.segments.length <= published) return;
+  // A late duplicate must not touch a video that is already ready (or gone).
+  if ((await readJob(deps.store, job.videoId))?.status !== "processing") return;
+  for (const segment of state.segments.slice(published)) {
+    await deps.store.copy(`${state.location}${state.rendition}/${segment.uri}`, keys.output(job.videoId, `${state.rendition}/${segment.uri}`));
+  }
+  const targetDuration = Math.max(targetDurationFor([job.plan.segmentSeconds]), targetDurationFor(state.segments.map((s) => s.duration)));
+  await put(deps.store, job.videoId, `${state.rendition}/index.m3u8`, writeMediaPlaylist({ segments: state.segments, targetDuration, playlistType: "EVENT" }));
+  await deps.store.put(keys.leadRungState(job.videoId), JSON.stringify(state), { contentType: "application/json" });
+  await publishProgress(deps, job, logger);
+}
+
 /** One pass: the number of segments per rendition now published, or 0 when nothing was written. */
 async function publishOnce(deps: ProgressiveDeps, job: ActiveJob): Promise<number> {
   const prefix = keys.partsPrefix(job.videoId);
   const present = new Set((await listAll(deps.store, prefix)).map((object) => object.key.slice(prefix.length).replace(/\.json$/, "")));
   if (job.plan.hasAudio && !present.has(partNames.audio)) return 0;
+  if (job.plan.leadRung) return publishLeadMaster(deps, job, job.plan.leadRung, present);
   const done: PartRecord[] = [];
   for (const chunk of job.plan.chunks.chunks) {
     if (!present.has(partNames.chunk(chunk.index))) break;
@@ -114,22 +145,86 @@ async function publishOnce(deps: ProgressiveDeps, job: ActiveJob): Promise<numbe
   });
   await put(deps.store, job.videoId, "master.m3u8", master);
 
+  await markPlayable(deps, job);
+  return count;
+}
+
+/**
+ * With a lead rung, the master names it (and the audio) as soon as it has a segment; the other
+ * rungs join at publish. hls.js reads the master once, so a rung named early but behind the
+ * lead's playlist could be switched to and stall the viewer; the chunks making the other rungs
+ * only catch up with the lead rung at the end anyway. Written only when it changes.
+ */
+async function publishLeadMaster(deps: ProgressiveDeps, job: ActiveJob, leadName: string, present: ReadonlySet<string>): Promise<number> {
+  const rendition = job.plan.renditions.find((r) => r.name === leadName);
+  if (!rendition) return 0;
+  const lead = await leadRungSoFar(deps.store, job.videoId, leadName, present);
+  if (!lead?.segments.length) return 0;
+  const audio = job.plan.hasAudio ? await readJsonObject<PartRecord>(deps.store, keys.part(job.videoId, partNames.audio)) : undefined;
+  const audioSegments = audio?.segments?.audio ?? [];
+  if (job.plan.hasAudio && !audioSegments.length) return 0;
+  if ((await readJob(deps.store, job.videoId))?.status !== "processing") return 0;
+  // Every audio segment is in place before the master names the audio playlist.
+  if (audio?.location && (await publishedSegmentCount(deps.store, job.videoId, "audio")) < audioSegments.length) {
+    for (const segment of audioSegments) {
+      const target = keys.output(job.videoId, `audio/${segment.uri}`);
+      if (!(await deps.store.head(target))) await deps.store.copy(`${audio.location}audio/${segment.uri}`, target);
+    }
+    const targetDuration = Math.max(targetDurationFor([job.plan.segmentSeconds]), targetDurationFor(audioSegments.map((s) => s.duration)));
+    await put(deps.store, job.videoId, "audio/index.m3u8", writeMediaPlaylist({ segments: audioSegments, targetDuration, playlistType: "EVENT" }));
+  }
+  const audioBandwidth = audioSegments.length ? measureBandwidth(audioSegments) : undefined;
+  const master = writeMasterPlaylist({
+    variants: [variantStream(rendition, lead.segments, lead.codecs, toNumber(job.plan.chunks.frameRate))],
+    ...(audioBandwidth
+      ? { audio: { groupId: "audio", name: "Main", uri: "audio/index.m3u8", channels: AUDIO_RENDITION.channels, default: true, bandwidth: audioBandwidth } }
+      : {}),
+  });
+  if ((await readText(deps.store, keys.output(job.videoId, "master.m3u8"))) === master) return 0;
+  await put(deps.store, job.videoId, "master.m3u8", master);
+  await markPlayable(deps, job);
+  return lead.segments.length;
+}
+
+/** The lead rung's segments and codec: from its part marker once it finished, else from its running encode's state. */
+async function leadRungSoFar(
+  store: ObjectStore,
+  videoId: string,
+  leadName: string,
+  present: ReadonlySet<string>,
+): Promise<{ segments: SegmentRecord[]; codecs: string } | undefined> {
+  if (present.has(partNames.rung(leadName))) {
+    const record = await readJsonObject<PartRecord>(store, keys.part(videoId, partNames.rung(leadName)));
+    const codecs = record.codecs?.[leadName];
+    return codecs ? { segments: record.segments?.[leadName] ?? [], codecs } : undefined;
+  }
+  const text = await readText(store, keys.leadRungState(videoId));
+  if (text === undefined) return undefined;
+  const state = JSON.parse(text) as LeadRungState;
+  return { segments: state.segments, codecs: state.codecs };
+}
+
+async function markPlayable(deps: ProgressiveDeps, job: ActiveJob): Promise<void> {
   const current = await readJob(deps.store, job.videoId);
   if (current?.status === "processing" && !current.playableAt) {
     const timestamp = isoNow(deps.now);
     await writeJob(deps.store, { ...current, playableAt: timestamp, updatedAt: timestamp });
   }
-  return count;
+}
+
+async function readText(store: ObjectStore, key: string): Promise<string | undefined> {
+  try {
+    return (await store.getBuffer(key)).toString("utf8");
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
 }
 
 /** How many segments the published playlist of a rendition names (0: none published yet). */
 async function publishedSegmentCount(store: ObjectStore, videoId: string, rendition: string): Promise<number> {
-  try {
-    return parseMediaPlaylist((await store.getBuffer(keys.output(videoId, `${rendition}/index.m3u8`))).toString("utf8")).segments.length;
-  } catch (error) {
-    if (error instanceof NotFoundError) return 0;
-    throw error;
-  }
+  const text = await readText(store, keys.output(videoId, `${rendition}/index.m3u8`));
+  return text === undefined ? 0 : parseMediaPlaylist(text).segments.length;
 }
 
 function put(store: ObjectStore, videoId: string, path: string, body: string): Promise<void> {

@@ -30,20 +30,34 @@ export async function uploadSegments(
   }
   const segments: SegmentRecord[] = [];
   let codec: string | undefined;
-  for (const { uri, duration } of listed) {
-    const path = join(localDir, uri);
-    const record: SegmentRecord = { uri, duration, bytes: (await stat(path)).size };
-    const key = `${location}${rendition}/${uri}`;
-    if (video) {
-      const frame = await readFirstFrame(path, record.bytes);
-      if (!frame) throw new Error(`${rendition}/${uri}: ffmpeg wrote a segment with no readable video frame`);
-      record.iframe = frame.range;
-      codec ??= h264CodecString(frame.payload);
-    }
-    await deps.store.upload(key, path, { contentType: "video/mp2t", readOnly: true });
-    segments.push(record);
+  for (const listedSegment of listed) {
+    const uploaded = await uploadSegment(deps, location, rendition, localDir, listedSegment, video);
+    segments.push(uploaded.segment);
+    codec ??= uploaded.codec;
   }
   return { segments, codec };
+}
+
+/** Uploads one segment ffmpeg listed (see uploadSegments) and describes it. */
+export async function uploadSegment(
+  deps: { store: ObjectStore },
+  location: string,
+  rendition: string,
+  localDir: string,
+  listed: { uri: string; duration: number },
+  video: boolean,
+): Promise<{ segment: SegmentRecord; codec?: string }> {
+  const path = join(localDir, listed.uri);
+  const segment: SegmentRecord = { uri: listed.uri, duration: listed.duration, bytes: (await stat(path)).size };
+  let codec: string | undefined;
+  if (video) {
+    const frame = await readFirstFrame(path, segment.bytes);
+    if (!frame) throw new Error(`${rendition}/${listed.uri}: ffmpeg wrote a segment with no readable video frame`);
+    segment.iframe = frame.range;
+    codec = h264CodecString(frame.payload);
+  }
+  await deps.store.upload(`${location}${rendition}/${listed.uri}`, path, { contentType: "video/mp2t", readOnly: true });
+  return { segment, codec };
 }
 
 /** Enough for the first frame of most segments; a bigger keyframe takes a few more reads. */

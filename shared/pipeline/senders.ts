@@ -3,6 +3,7 @@ import {
   STAGE_OF,
   serialize,
   type EncodeAudioMessage,
+  type EncodeRungMessage,
   type MakeThumbnailsMessage,
   type PublishVideoMessage,
   type SourceUploadedMessage,
@@ -12,11 +13,11 @@ import {
   type VideoEventMessage,
 } from "../messages.ts";
 
-/** The one message type each stage's queue carries. */
+/** The message types each stage's queue carries. */
 export interface StageMessages {
   ingest: SourceUploadedMessage;
   split: SplitSourceMessage;
-  transcode: TranscodeChunkMessage;
+  transcode: TranscodeChunkMessage | EncodeRungMessage;
   audio: EncodeAudioMessage;
   thumbnails: MakeThumbnailsMessage;
   publish: PublishVideoMessage;

@@ -24,7 +24,7 @@ export interface WrittenSegment {
 }
 
 /** The segments a chunk's renditions must hold: one per planned segment start, each as long as planned. */
-export function expectedChunkSegments(chunk: PlannedChunk, frameRate: ChunkPlan["frameRate"]): ExpectedSegments {
+export function expectedChunkSegments(chunk: Pick<PlannedChunk, "keyframeOffsets" | "frameCount">, frameRate: ChunkPlan["frameRate"]): ExpectedSegments {
   const fps = toNumber(frameRate);
   const offsets = chunk.keyframeOffsets;
   const durations = offsets.map((offset, i) => ((offsets[i + 1] ?? chunk.frameCount) - offset) / fps);

@@ -12,6 +12,7 @@ export type ProgressStage = "uploading" | "queued" | "ingesting" | "splitting" |
 export interface ProgressPlan {
   chunks: { chunks: ReadonlyArray<{ index: number; frameCount: number }> };
   hasAudio: boolean;
+  leadRung?: string | null;
   parts: readonly string[];
 }
 
@@ -42,6 +43,8 @@ export const STAGE_SHARES = { ingest: 4, split: 4, parts: 87, publish: 5 } as co
 /** Audio and thumbnails cost about this much per video frame, relative to a frame transcoded to the ladder. */
 const AUDIO_COST_PER_FRAME = 0.06;
 const THUMBNAILS_COST_PER_FRAME = 0.1;
+/** The lowest rung alone, from a decode of the source: about a quarter of a chunk's frame with every rung. */
+const LEAD_RUNG_COST_PER_FRAME = 0.25;
 /** Below this, an estimate of the time left would be mostly noise. */
 const MIN_PERCENT_FOR_ETA = 10;
 
@@ -52,6 +55,7 @@ export function partWeights(plan: ProgressPlan): Record<string, number> {
   for (const chunk of plan.chunks.chunks) weights[partNames.chunk(chunk.index)] = chunk.frameCount;
   if (plan.hasAudio) weights[partNames.audio] = totalFrames * AUDIO_COST_PER_FRAME;
   weights[partNames.thumbnails] = totalFrames * THUMBNAILS_COST_PER_FRAME;
+  if (plan.leadRung) weights[partNames.rung(plan.leadRung)] = totalFrames * LEAD_RUNG_COST_PER_FRAME;
   // A part the plan names but this table does not know still counts (equal to an average chunk).
   const average = totalFrames / Math.max(1, plan.chunks.chunks.length);
   for (const part of plan.parts) weights[part] ??= average;

@@ -173,14 +173,14 @@ describe("AWS CDK app (infra/aws)", () => {
         send: ["vodpipe-audio", "vodpipe-split-dlq", "vodpipe-thumbnails", "vodpipe-transcode", "vodpipe-webhook"],
       },
       transcode: {
-        get: ["videos/*/job.json", "videos/*/work/chunks/*", "videos/*/work/parts/*"],
-        put: ["videos/*/job.json", "videos/*/progress/*", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
+        get: ["sources/*", "videos/*/hls/*", "videos/*/job.json", "videos/*/work/attempts/*", "videos/*/work/chunks/*", "videos/*/work/lead-rung.json", "videos/*/work/parts/*"],
+        put: ["videos/*/hls/*", "videos/*/job.json", "videos/*/progress/*", "videos/*/work/attempts/*", "videos/*/work/lead-rung.json", "videos/*/work/parts/*"],
         del: ["videos/*/work/attempts/*"],
         send: ["vodpipe-publish", "vodpipe-transcode-dlq", "vodpipe-webhook"],
       },
       audio: {
-        get: ["sources/*", "videos/*/job.json", "videos/*/work/parts/*"],
-        put: ["videos/*/job.json", "videos/*/progress/*", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
+        get: ["sources/*", "videos/*/hls/*", "videos/*/job.json", "videos/*/work/attempts/*", "videos/*/work/lead-rung.json", "videos/*/work/parts/*"],
+        put: ["videos/*/hls/*", "videos/*/job.json", "videos/*/progress/*", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
         del: ["videos/*/work/attempts/*"],
         send: ["vodpipe-audio-dlq", "vodpipe-publish", "vodpipe-webhook"],
       },
@@ -193,7 +193,7 @@ describe("AWS CDK app (infra/aws)", () => {
       publish: {
         get: ["videos/*/hls/*", "videos/*/job.json", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
         put: ["videos/*/hls/*", "videos/*/job.json"],
-        del: ["videos/*/work/attempts/*", "videos/*/work/chunks/*"],
+        del: ["videos/*/work/attempts/*", "videos/*/work/chunks/*", "videos/*/work/lead-rung.json"],
         send: ["vodpipe-publish-dlq", "vodpipe-webhook"],
       },
       webhook: { get: ["videos/*/job.json", "videos/*/webhooks/*"], put: ["videos/*/webhooks/*"], del: [], send: ["vodpipe-webhook-dlq"] },

@@ -14,12 +14,13 @@ const run = promisify(execFile);
 const binaries = resolveFfmpegBinaries();
 
 /**
- * Progressive publish and quality, on a generated 14 s clip (4 chunks of 4 s, 2 s segments, 360p
+ * Progressive publish from the chunks alone (no lead rung: VODPIPE_LEAD_RUNG_MAX_SECONDS=0, as for
+ * a long video or a container without exact timestamps) and quality, on a generated 14 s clip (4 chunks of 4 s, 2 s segments, 360p
  * and 240p). One transcode at a time, and an ffmpeg wrapper that photographs the published tree
  * (every playlist, the file list, the job) as each chunk's transcode starts: the tree a player
  * would have found at that moment.
  */
-describe("progressive publish", () => {
+describe("progressive publish from the chunks", () => {
   let sandbox: Sandbox;
   let tools: string;
   let source: string;
@@ -28,7 +29,7 @@ describe("progressive publish", () => {
   beforeAll(async () => {
     tools = await mkdtemp(join(tmpdir(), "vodpipe-tools-"));
     const wrapper = join(tools, "snapshot-ffmpeg");
-    sandbox = await createSandbox({ VODPIPE_TRANSCODE_CONCURRENCY: "1", VODPIPE_FFMPEG_PATH: wrapper });
+    sandbox = await createSandbox({ VODPIPE_TRANSCODE_CONCURRENCY: "1", VODPIPE_FFMPEG_PATH: wrapper, VODPIPE_LEAD_RUNG_MAX_SECONDS: "0" });
     source = join(sandbox.root, "clip.mp4");
     await run(binaries.ffmpeg, [
       "-v", "error", "-nostdin", "-y",
@@ -120,7 +121,7 @@ exec '${binaries.ffmpeg}' "$@"
     expect(Date.parse(result.job.playableAt!)).toBeLessThan(Date.parse(result.job.readyAt!));
 
     // A clean run (no observer; the same transcode settings) ends with the same playlists.
-    const clean = await createSandbox({ VODPIPE_TRANSCODE_CONCURRENCY: "1" });
+    const clean = await createSandbox({ VODPIPE_TRANSCODE_CONCURRENCY: "1", VODPIPE_LEAD_RUNG_MAX_SECONDS: "0" });
     try {
       const cleanResult = await runPipeline(clean, source);
       expect(cleanResult.job.status).toBe("ready");

@@ -35,6 +35,7 @@ describe("loadConfig", () => {
           { name: "360p", shortSide: 360, videoKbps: 800, profile: "main" },
         ],
         maxFrameRate: 60,
+        leadRungMaxSeconds: 600,
       },
       limits: {
         maxDurationSeconds: 14_400,
