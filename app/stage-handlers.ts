@@ -3,6 +3,7 @@ import type { MessageHandler } from "../shared/consumer/types.ts";
 import { createSender, createSenders } from "../shared/pipeline/senders.ts";
 import { createIngestHandler } from "../services/ingest/handler.ts";
 import { createSplitHandler } from "../services/split/handler.ts";
+import { createLeadHandler } from "../services/lead/handler.ts";
 import { createTranscodeHandler } from "../services/transcode/handler.ts";
 import { createAudioHandler } from "../services/audio/handler.ts";
 import { createThumbnailsHandler } from "../services/thumbnails/handler.ts";
@@ -36,13 +37,14 @@ export function createStageHandlers(deps: PipelineDeps): Record<Stage, MessageHa
     }),
     split: createSplitHandler({
       store,
-      send: createSenders(queues, "transcode", "audio", "thumbnails"),
+      send: createSenders(queues, "lead", "transcode", "audio", "thumbnails"),
       binaries,
       deadlines,
       transcodeConcurrency,
       tmpDir,
       now,
     }),
+    lead: createLeadHandler({ store, send: createSenders(queues, "publish"), progressEvents, binaries, threads, deadlines, tmpDir, now }),
     transcode: createTranscodeHandler({
       store,
       send: createSenders(queues, "publish"),

@@ -102,6 +102,8 @@ async function oneRun(workers: number, clip: { path: string; seconds: number }, 
     VODPIPE_DATA_DIR: join(root, `scale-${workers}`, "data"),
     // Ingest plans for two transcode slots in both runs, so both encode the same chunks.
     VODPIPE_TRANSCODE_CONCURRENCY: "2",
+    // The transcode stage alone is measured: every rung from the chunks, no lead rung beside them.
+    VODPIPE_LEAD_RUNG_MAX_SECONDS: "0",
   };
   await run(process.execPath, ["bin/vodpipe.js", "setup"], { cwd: REPO_DIR, env: { ...process.env, ...env } });
   const cores = Array.from({ length: workers }, (_, i) => String(i));
@@ -111,7 +113,7 @@ async function oneRun(workers: number, clip: { path: string; seconds: number }, 
     return dir;
   };
   const processes = [
-    startWorker(cores.join(","), ["ingest", "split", "audio", "thumbnails", "publish", "webhook"], { ...env, VODPIPE_TMP_DIR: await tmp("stages") }),
+    startWorker(cores.join(","), ["ingest", "split", "lead", "audio", "thumbnails", "publish", "webhook"], { ...env, VODPIPE_TMP_DIR: await tmp("stages") }),
     ...(await Promise.all(
       cores.map(async (core) => startWorker(core, ["transcode"], { ...env, VODPIPE_TMP_DIR: await tmp(`transcode-${core}`), VODPIPE_TRANSCODE_CONCURRENCY: "1" })),
     )),

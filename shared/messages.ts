@@ -76,7 +76,7 @@ export type PipelineMessage = z.infer<typeof pipelineMessage>;
 export type MessageType = PipelineMessage["type"];
 
 /** The pipeline's stages; each has a queue `<prefix><stage>` and its twin `<prefix><stage>-dlq`. */
-export const STAGES = ["ingest", "split", "transcode", "audio", "thumbnails", "publish", "webhook"] as const;
+export const STAGES = ["ingest", "split", "lead", "transcode", "audio", "thumbnails", "publish", "webhook"] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Which queue carries which message type: one exhaustive map. */
@@ -84,7 +84,7 @@ export const STAGE_OF: { readonly [T in MessageType]: Stage } = {
   "source-uploaded": "ingest",
   "split-source": "split",
   "transcode-chunk": "transcode",
-  "encode-rung": "transcode",
+  "encode-rung": "lead",
   "encode-audio": "audio",
   "make-thumbnails": "thumbnails",
   "publish-video": "publish",

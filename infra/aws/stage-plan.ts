@@ -59,13 +59,20 @@ export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
   split: {
     memoryMb: 2048, timeoutSeconds: 600, ephemeralMb: 10_240,
     reads: [sources, job], writes: [chunks, job], deletes: [],
-    sendsTo: ["transcode", "audio", "thumbnails", "webhook"],
+    sendsTo: ["lead", "transcode", "audio", "thumbnails", "webhook"],
   },
-  // transcode and audio publish progressively: they copy finished segments from their attempts to
-  // hls/ and write the growing playlists there; the lead rung reads the source itself.
+  // The lowest rung of a whole video (up to VODPIPE_LEAD_RUNG_MAX_SECONDS) in one process, read
+  // from the source; it copies each segment to hls/ and writes the growing playlists there.
+  lead: {
+    memoryMb: 2 * MB_PER_VCPU, timeoutSeconds: 900, ephemeralMb: 10_240,
+    reads: [sources, job, parts, attempts, hls, leadRung], writes: [attempts, parts, progress, hls, leadRung, job], deletes: [attempts],
+    sendsTo: ["publish", "webhook"],
+  },
+  // transcode and audio publish progressively too: they copy finished segments from their attempts
+  // to hls/ and write the growing playlists and the master there.
   transcode: {
-    memoryMb: 3 * MB_PER_VCPU, timeoutSeconds: 600, ephemeralMb: 10_240,
-    reads: [sources, chunks, job, parts, attempts, hls, leadRung], writes: [attempts, parts, progress, hls, leadRung, job], deletes: [attempts],
+    memoryMb: 3 * MB_PER_VCPU, timeoutSeconds: 600, ephemeralMb: 4096,
+    reads: [chunks, job, parts, attempts, hls, leadRung], writes: [attempts, parts, progress, hls, job], deletes: [attempts],
     sendsTo: ["publish", "webhook"],
   },
   audio: {

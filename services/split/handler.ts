@@ -17,7 +17,7 @@ import { InfrastructureError, PermanentError } from "../../shared/errors.ts";
 export interface SplitDeps extends JobStoreDeps, TempDirSettings {
   /** Child-process deadlines. */
   deadlines: DeadlineConfig;
-  send: Senders<"transcode" | "audio" | "thumbnails">;
+  send: Senders<"lead" | "transcode" | "audio" | "thumbnails">;
   binaries: Pick<FfmpegBinaries, "ffmpeg" | "ffprobe">;
   /** How many transcodes run side by side: that many chunks are cut at once first. */
   transcodeConcurrency: number;
@@ -112,10 +112,10 @@ export function createSplitHandler(deps: SplitDeps): MessageHandler {
         // transcode them have nothing else to do.
         const leadRung = job.plan.leadRung;
         if (leadRung) {
-          // The lead rung makes the video playable and needs no chunk: it is queued before the
-          // first chunk, and the audio (seconds of work, and the master needs it) with it.
+          // The lead rung makes the video playable and needs no chunk: it is handed over before the
+          // first chunk is cut, and the audio (seconds of work, and the master needs it) with it.
           if (job.plan.hasAudio) await deps.send.audio({ type: "encode-audio", version: 1, videoId: job.videoId });
-          await deps.send.transcode({ type: "encode-rung", version: 1, videoId: job.videoId, rendition: leadRung });
+          await deps.send.lead({ type: "encode-rung", version: 1, videoId: job.videoId, rendition: leadRung });
         }
         const firstRound = chunks.slice(0, Math.min(chunks.length, deps.transcodeConcurrency));
         await settleAll(firstRound.map(cutAndHandOver));

@@ -1,5 +1,4 @@
 import { chunkRenditions } from "../../shared/media/lead-rung.ts";
-import { createLeadRungHandler } from "./lead-rung.ts";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { RetryableError } from "../../shared/errors.ts";
@@ -26,6 +25,9 @@ export interface ThreadSettings {
   transcodeConcurrency: number;
 }
 
+/** Chunk encodes yield the cores to the lead rung: at nice 10, about a tenth of a core's share against nice 0. */
+export const CHUNK_NICENESS = 10;
+
 /** transcode reads its chunk and writes video segments; its only hand-over is the fan-in to publish. */
 export interface TranscodeDeps extends EncodingPartDeps, ThreadSettings {}
 
@@ -39,30 +41,11 @@ export function threadsForChunk(chunkCount: number, settings: ThreadSettings): n
 }
 
 /**
- * transcode: the video renditions. A `transcode-chunk` message: one chunk, every rung but the
- * lead rung; an `encode-rung` message: the lead rung of the whole video (lead-rung.ts).
+ * transcode: one chunk, decoded once, encoded into every video rendition but the lead rung (the
+ * lead stage encodes that one whole) as HLS segments whose timestamps continue where the previous
+ * chunk ended (the output offset is the chunk's start).
  */
 export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
-  const chunkHandler = createChunkHandler(deps);
-  const leadRungHandler = createLeadRungHandler(deps);
-  // One queue carries both: the lead rung is queued before the first chunk, so it starts first.
-  return (received, context) => (messageType(received.body) === "encode-rung" ? leadRungHandler : chunkHandler)(received, context);
-}
-
-/** The message's `type`, if its body is a JSON object with one; the handler itself validates the rest. */
-function messageType(body: string): unknown {
-  try {
-    return (JSON.parse(body) as { type?: unknown } | null)?.type;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * One chunk, decoded once, encoded into every video rendition but the lead rung (which its own
- * message encodes whole) as HLS segments whose timestamps continue where the previous chunk ended.
- */
-function createChunkHandler(deps: TranscodeDeps): MessageHandler {
   return handleActiveJob(deps, "transcode-chunk", async ({ message, job, logger, context }) => {
     const chunk = job.plan.chunks.chunks[message.chunkIndex];
     if (!chunk) throw new RetryableError(`job ${job.videoId} has no chunk ${message.chunkIndex}`);
@@ -95,6 +78,9 @@ function createChunkHandler(deps: TranscodeDeps): MessageHandler {
           logger,
           signal: progress.signal,
           task: "encoding the video",
+          // The chunks are the bulk of the work; the lead rung (and the audio), which a viewer
+          // waits for, go first when they share the cores.
+          niceness: CHUNK_NICENESS,
           ...deadlineOptions(deps.deadlines, "transcode", chunk.endTime - chunk.startTime),
           onProgress: (report) => progress.update(Number(report.frame) / chunk.frameCount),
         },

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { setPriority } from "node:os";
 import { basename } from "node:path";
 import type { Logger } from "../logger.ts";
 import { InfrastructureError, PermanentError, RetryableError } from "../errors.ts";
@@ -34,6 +35,11 @@ export interface RunOptions {
    * `key=value` lines: `frame`, `out_time_us`, `progress`…) is passed here; stdout is then not kept.
    */
   onProgress?: (report: Readonly<Record<string, string>>) => void;
+  /**
+   * Lower CPU priority (a nice value, 1-19) for bulk work that shares cores with work a viewer
+   * waits for: set as the process starts, before it starts threads of its own, which inherit it.
+   */
+  niceness?: number;
 }
 
 /** The tool died from a signal it did not get from us (a crash, or the OOM killer). */
@@ -86,6 +92,14 @@ export function runProcess(binary: string, args: readonly string[], options: Run
     // Ctrl-C from reaching ffmpeg before vodpipe has decided what to do.
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
     const untrack = child.pid === undefined ? () => {} : trackChild(child.pid, binary);
+    if (options.niceness && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, options.niceness);
+      } catch (error) {
+        // Raising a nice value is always allowed; a process that already ended has none to raise.
+        logger?.debug({ err: error }, "could not lower the tool's priority");
+      }
+    }
     const stdout: Buffer[] = [];
     const stderrLines: string[] = [];
     let partial = "";

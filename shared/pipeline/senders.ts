@@ -13,11 +13,12 @@ import {
   type VideoEventMessage,
 } from "../messages.ts";
 
-/** The message types each stage's queue carries. */
+/** The one message type each stage's queue carries. */
 export interface StageMessages {
   ingest: SourceUploadedMessage;
   split: SplitSourceMessage;
-  transcode: TranscodeChunkMessage | EncodeRungMessage;
+  lead: EncodeRungMessage;
+  transcode: TranscodeChunkMessage;
   audio: EncodeAudioMessage;
   thumbnails: MakeThumbnailsMessage;
   publish: PublishVideoMessage;

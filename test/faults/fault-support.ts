@@ -5,7 +5,7 @@ import { listAll, type ObjectStore } from "../../shared/ports.ts";
 import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 
 /** The kinds of media-tool run the wrapper tells apart, by their arguments. */
-export type ToolKind = "probe" | "split" | "transcode" | "audio" | "thumbnails" | "publish";
+export type ToolKind = "probe" | "split" | "lead" | "transcode" | "audio" | "thumbnails" | "publish";
 
 /**
  * hang: never returns (a deadline must kill it); crash: dies from SIGSEGV; empty: exits 0 having
@@ -48,6 +48,7 @@ export async function writeFaultyTool(dir: string, tool: "ffmpeg" | "ffprobe", p
 STATE='${state}'
 REAL='${real}'
 case " $* " in
+  *" -hls_playlist_type event "*) kind=lead ;;
   *" -force_key_frames "*) kind=transcode ;;
   *" -c:a "*) kind=audio ;;
   *" rawvideo "*) kind=thumbnails ;;

@@ -154,7 +154,7 @@ describe("a real clip through the API", () => {
     const health = (await (await fetch(`${server.url}/healthz`)).json()) as { ok: boolean; checks: Record<string, unknown> };
     expect(health.ok).toBe(true);
     expect(Object.keys(health.checks).sort()).toEqual([
-      "queue:audio", "queue:ingest", "queue:publish", "queue:split", "queue:thumbnails", "queue:transcode", "queue:webhook", "store",
+      "queue:audio", "queue:ingest", "queue:lead", "queue:publish", "queue:split", "queue:thumbnails", "queue:transcode", "queue:webhook", "store",
     ]);
   });
 });

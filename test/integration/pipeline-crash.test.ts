@@ -35,7 +35,7 @@ describe("a worker killed with SIGKILL in the middle of a transcode", () => {
     });
 
     const env = await openPipelineEnvironment(sandbox.config, silentLogger());
-    const workers = startStageWorkers(env, ["ingest", "split", "audio", "thumbnails", "publish"]);
+    const workers = startStageWorkers(env, ["ingest", "split", "lead", "audio", "thumbnails", "publish"]);
     try {
       const videoId = "crash-test";
       const sourceKey = keys.source(videoId, ".mov");

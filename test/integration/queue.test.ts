@@ -201,6 +201,7 @@ describe("openQueueSet / setupQueues, embedded", () => {
     expect(setup.queues.map((queue) => queue.name)).toEqual([
       "vodpipe-ingest",
       "vodpipe-split",
+      "vodpipe-lead",
       "vodpipe-transcode",
       "vodpipe-audio",
       "vodpipe-thumbnails",

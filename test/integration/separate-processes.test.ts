@@ -52,7 +52,7 @@ function s3Event(eventName: string, bucket: string, key: string, size: number, e
 /** S3 events carry the ETag without the quotes HTTP puts around it. */
 const unquoted = (etag: string | undefined) => (etag ?? "").replace(/"/g, "");
 
-const STAGE_PROCESSES = ["ingest", "split", "transcode", "transcode", "audio", "thumbnails", "publish", "webhook"] as const;
+const STAGE_PROCESSES = ["ingest", "split", "lead", "transcode", "transcode", "audio", "thumbnails", "publish", "webhook"] as const;
 
 // Eight node processes and their ffmpegs on a shared 2-core machine: generous limits.
 describe("every stage in its own process, on S3 + SQS", { timeout: 240_000 }, () => {
@@ -214,7 +214,7 @@ describe("every stage in its own process, on S3 + SQS", { timeout: 240_000 }, ()
 
   it("SIGTERM stops every other worker cleanly (exit status 0) with nothing left in its temp folder", async () => {
     const running = workers.filter((worker) => worker.child.exitCode === null && worker.child.signalCode === null);
-    expect(running.map((worker) => worker.name)).toEqual(["ingest", "split", "transcode-2", "audio", "thumbnails", "publish", "webhook"]);
+    expect(running.map((worker) => worker.name)).toEqual(["ingest", "split", "lead", "transcode-2", "audio", "thumbnails", "publish", "webhook"]);
     for (const worker of running) worker.child.kill("SIGTERM");
     const exits = await Promise.all(running.map((worker) => worker.exit));
     expect(exits).toEqual(running.map(() => ({ code: 0, signal: null })));

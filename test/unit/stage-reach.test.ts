@@ -63,7 +63,7 @@ describe("a stage built with only what it uses", () => {
   const splitWith = (queues: Record<Stage, Queue>) =>
     createSplitHandler({
       store,
-      send: createSenders(queues, "transcode", "audio", "thumbnails"),
+      send: createSenders(queues, "lead", "transcode", "audio", "thumbnails"),
       binaries: { ffmpeg: "/nonexistent/ffmpeg", ffprobe: "/nonexistent/ffprobe" },
       transcodeConcurrency: 2,
       deadlines: { baseSeconds: 60, perMediaSecond: 20, killGraceSeconds: 5 },

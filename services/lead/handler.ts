@@ -16,7 +16,10 @@ import { uploadSegment } from "../../shared/pipeline/segment-upload.ts";
 import { assertSegmentsAsPlanned, expectedChunkSegments } from "../../shared/pipeline/verify-segments.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { startProgressReporter } from "../../shared/progress/progress-records.ts";
-import type { TranscodeDeps } from "./handler.ts";
+import type { EncodingPartDeps } from "../../shared/pipeline/fan-in.ts";
+
+/** lead reads the source and writes the lowest rung's segments, publishing them as they come; it fans in to publish. */
+export type LeadDeps = EncodingPartDeps;
 
 /** How often the running encode's playlist is read for new segments. */
 const WATCH_INTERVAL_MS = 200;
@@ -27,7 +30,7 @@ const WATCH_INTERVAL_MS = 200;
  * segment is uploaded and published (EVENT playlist, master) as soon as ffmpeg lists it, so the
  * video is playable seconds after the upload, while the chunks make the other rungs.
  */
-export function createLeadRungHandler(deps: TranscodeDeps): MessageHandler {
+export function createLeadHandler(deps: LeadDeps): MessageHandler {
   return handleActiveJob(deps, "encode-rung", async ({ message, job, logger, context }) => {
     const rendition = job.plan.renditions.find((r) => r.name === message.rendition);
     if (!rendition || job.plan.leadRung !== message.rendition) {
@@ -110,7 +113,7 @@ interface SegmentPublisher {
  * error while publishing early is logged and publishing stops; the segments are uploaded at the end.
  */
 function segmentPublisher(
-  deps: TranscodeDeps,
+  deps: LeadDeps,
   job: ActiveJob,
   rendition: string,
   outDir: string,

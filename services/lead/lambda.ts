@@ -1,0 +1,3 @@
+import { createStageLambda } from "../../app/entry.ts";
+
+export const handler = createStageLambda("lead");

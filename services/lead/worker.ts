@@ -1,0 +1,3 @@
+import { runStageWorker } from "../../app/entry.ts";
+
+await runStageWorker("lead");
