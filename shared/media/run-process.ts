@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { basename } from "node:path";
 import type { Logger } from "../logger.ts";
@@ -37,7 +38,7 @@ export interface RunOptions {
   onProgress?: (report: Readonly<Record<string, string>>) => void;
   /**
    * Lower CPU priority (a nice value, 1-19) for bulk work that shares cores with work a viewer
-   * waits for: set as the process starts, before it starts threads of its own, which inherit it.
+   * waits for: set on the process as it starts and on its session's scheduling group.
    */
   niceness?: number;
 }
@@ -74,6 +75,25 @@ const DEFAULT_KILL_GRACE_SECONDS = 5;
  * on failure the error carries the exit status and the tail of stderr. The tool runs in a process
  * group of its own, so aborting or a passed deadline kills it and anything it started.
  */
+/**
+ * The tool runs in a session of its own (detached), and Linux schedules each session as a group
+ * of its own (autogroup): a nice value then only weighs against the tool's own threads, so the
+ * group's nice is raised too. Raising either is always allowed; where neither exists (another
+ * OS, a process that already ended) the tool simply runs at the usual priority.
+ */
+function lowerPriority(pid: number, niceness: number, logger: Logger | undefined): void {
+  try {
+    setPriority(pid, niceness);
+  } catch (error) {
+    logger?.debug({ err: error }, "could not lower the tool's priority");
+  }
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(niceness));
+  } catch {
+    // No autogroup scheduling here: the process's own nice value is what counts.
+  }
+}
+
 export function runProcess(binary: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const { logger, signal, stderrTail = 15, onProgress } = options;
   if (onProgress) args = ["-progress", "pipe:1", ...args];
@@ -92,14 +112,7 @@ export function runProcess(binary: string, args: readonly string[], options: Run
     // Ctrl-C from reaching ffmpeg before vodpipe has decided what to do.
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
     const untrack = child.pid === undefined ? () => {} : trackChild(child.pid, binary);
-    if (options.niceness && child.pid !== undefined) {
-      try {
-        setPriority(child.pid, options.niceness);
-      } catch (error) {
-        // Raising a nice value is always allowed; a process that already ended has none to raise.
-        logger?.debug({ err: error }, "could not lower the tool's priority");
-      }
-    }
+    if (options.niceness && child.pid !== undefined) lowerPriority(child.pid, options.niceness, logger);
     const stdout: Buffer[] = [];
     const stderrLines: string[] = [];
     let partial = "";

@@ -60,4 +60,15 @@ describe("runProcess deadlines and process groups", () => {
     const { stdout } = await runProcess("/bin/sh", ["-c", "echo ok"], { deadlineSeconds: 30 });
     expect(stdout.toString()).toBe("ok\n");
   });
+
+  it("runs bulk work at a lower priority: its own nice value and its session's scheduling group", async () => {
+    // The shell's own stat (the process whose priority was set) and its session's group, read by
+    // a child (a new process of the session is in the group whatever its start time).
+    const run = runProcess("/bin/sh", ["-c", "sleep 0.2; cat /proc/$$/stat; cat /proc/self/autogroup 2>/dev/null || true"], { niceness: 10 });
+    const output = (await run).stdout.toString("utf8");
+    // Field 19 of /proc/<pid>/stat, counted after the command name in parentheses.
+    const fields = output.slice(output.indexOf(")") + 2).split(" ");
+    expect(Number(fields[16])).toBe(10);
+    if (/autogroup/.test(output)) expect(output).toMatch(/autogroup-\d+ nice 10/);
+  });
 });
