@@ -54,7 +54,7 @@ export function buildSingleCommand(options: SingleCommandInput): SingleCommand {
     startTime: 0,
     firstSegment: 0,
     keyframeOffsets: chunk.keyframeOffsets,
-    filters: { frameRate: plan.frameRate, toneMap: source.video.hdr, fullRange: source.video.fullRange },
+    filters: { frameRate: plan.frameRate, toneMap: source.video.hdr, fullRange: source.video.fullRange, rotation: source.video.rotation },
     preset: config.media.x264Preset,
     threads: options.threads,
     outputs,

@@ -60,7 +60,7 @@ export function createLeadHandler(deps: LeadDeps): MessageHandler {
             startTime: 0,
             firstSegment: 0,
             keyframeOffsets: plan.segmentStarts,
-            filters: { frameRate: plan.frameRate, toneMap: job.plan.toneMap, fullRange: job.source.video.fullRange },
+            filters: { frameRate: plan.frameRate, toneMap: job.plan.toneMap, fullRange: job.source.video.fullRange, rotation: job.source.video.rotation },
             preset: job.plan.x264Preset,
             threads: deps.threads,
             outputs: [{ rendition, playlistPath, segmentPattern: join(outDir, "seg-%05d.ts") }],

@@ -69,7 +69,7 @@ export function createTranscodeHandler(deps: TranscodeDeps): MessageHandler {
           startTime: chunk.startTime,
           firstSegment: chunk.firstSegment,
           keyframeOffsets: chunk.keyframeOffsets,
-          filters: { frameRate: job.plan.chunks.frameRate, toneMap: job.plan.toneMap, fullRange: job.source.video.fullRange },
+          filters: { frameRate: job.plan.chunks.frameRate, toneMap: job.plan.toneMap, fullRange: job.source.video.fullRange, rotation: job.source.video.rotation },
           preset: job.plan.x264Preset,
           threads: threadsForChunk(job.plan.chunks.chunks.length, deps),
           outputs,

@@ -70,6 +70,8 @@ export function decodedSplitArgs(args: DecodedSplitArgs): string[] {
   return [
     "-v", "error", "-nostdin", "-y",
     ...safeInputOptions(),
+    // The frames keep their coded orientation, as a stream-copied chunk's do: transcode turns them.
+    "-noautorotate",
     "-i", args.input,
     "-map", `0:${args.streamIndex}`,
     // Decoded from the start and dropped up to the cut: seeking is what fails on such files (in
@@ -97,6 +99,13 @@ export const TONE_MAP_TO_SDR: readonly string[] = Object.freeze([
 
 export interface VideoFilterOptions {
   frameRate: Rational;
+  /**
+   * Clockwise turn the source asks for on display (a phone's display matrix). Applied by the
+   * filters, never by ffmpeg's autorotate: a chunk stream-copied into Matroska loses the matrix
+   * (ffmpeg before 7 does not write it there) while the upload keeps it, and both must come out
+   * alike.
+   */
+  rotation?: 0 | 90 | 180 | 270;
   toneMap: "pq" | "hlg" | null;
   /** The source is full range (yuvj, or flagged pc): the renditions convert it to limited range. */
   fullRange: boolean;
@@ -113,11 +122,21 @@ export function scaleRangeOptions(filters: Pick<VideoFilterOptions, "fullRange" 
   return filters.fullRange || filters.toneMap ? "out_range=tv" : "in_range=tv:out_range=tv";
 }
 
+/** What ffmpeg's own autorotate would insert for each clockwise turn. */
+const ROTATION_FILTERS: Readonly<Record<0 | 90 | 180 | 270, readonly string[]>> = {
+  0: [],
+  90: ["transpose=clock"],
+  180: ["hflip", "vflip"],
+  270: ["transpose=cclock"],
+};
+
 /** Filters applied once per decoded frame, before the split into renditions. */
 export function sharedVideoFilters(options: VideoFilterOptions): string[] {
   const filters = [
     // Deinterlaces only frames flagged interlaced (DV, broadcast); progressive frames pass through.
+    // Before any turn: the fields are rows of the picture as coded.
     "yadif=mode=0:parity=-1:deint=1",
+    ...ROTATION_FILTERS[options.rotation ?? 0],
   ];
   if (options.toneMap) filters.push(...TONE_MAP_TO_SDR);
   filters.push(
@@ -187,6 +206,8 @@ export function transcodeChunkArgs(args: TranscodeChunkArgs): string[] {
     "-threads", String(args.threads),
     "-ss", seconds(Math.max(0, args.seekSeconds)),
     ...(args.fromSource ? safeInputOptions() : chunkInputOptions()),
+    // The turn is the filters' (sharedVideoFilters), whatever the input says.
+    "-noautorotate",
     "-i", args.input,
     // The filter graph (yadif, the scalers) would otherwise start a thread per core of its own.
     "-filter_complex_threads", String(args.threads),

@@ -219,7 +219,7 @@ describe("transcodeChunkArgs", () => {
       "-v", "info", "-hide_banner", "-nostats", "-nostdin", "-y",
       "-threads", "1",
       "-ss", "0.500000",
-      "-protocol_whitelist", "file", "-format_whitelist", "matroska",
+      "-protocol_whitelist", "file", "-format_whitelist", "matroska", "-noautorotate",
       "-i", "/tmp/w/chunk.mkv",
       "-filter_complex_threads", "1",
       "-filter_complex",
@@ -279,7 +279,7 @@ describe("transcodeChunkArgs", () => {
       "-v", "info", "-hide_banner", "-nostats", "-nostdin", "-y",
       "-threads", "1",
       "-ss", "0.500000",
-      "-protocol_whitelist", "file", "-format_whitelist", "matroska",
+      "-protocol_whitelist", "file", "-format_whitelist", "matroska", "-noautorotate",
       "-i", "/tmp/w/chunk.mkv",
       "-filter_complex_threads", "1",
       "-filter_complex",
@@ -300,6 +300,25 @@ describe("transcodeChunkArgs", () => {
       "-hls_segment_filename", "/tmp/w/360p/seg-%05d.ts",
       "/tmp/w/360p/ffmpeg.m3u8",
     ]);
+  });
+
+  it("turns the picture by the filters, never by ffmpeg's autorotate (a chunk has no display matrix)", () => {
+    const graph = (rotation: 0 | 90 | 180 | 270) => {
+      const args = transcodeChunkArgs({ ...CHUNK, filters: { ...CHUNK.filters, rotation } });
+      expect(args.indexOf("-noautorotate")).toBe(args.indexOf("-i") - 1);
+      return args[args.indexOf("-filter_complex") + 1]!;
+    };
+    expect(graph(0)).toMatch(/^\[0:v:0\]yadif=[^,]+,fps=/);
+    expect(graph(90)).toMatch(/^\[0:v:0\]yadif=[^,]+,transpose=clock,fps=/);
+    expect(graph(180)).toMatch(/^\[0:v:0\]yadif=[^,]+,hflip,vflip,fps=/);
+    expect(graph(270)).toMatch(/^\[0:v:0\]yadif=[^,]+,transpose=cclock,fps=/);
+  });
+
+  it("reads the upload itself by its video track's index for the lead rung", () => {
+    const args = transcodeChunkArgs({ ...CHUNK, fromSource: { streamIndex: 2 }, playlistType: "event" });
+    expect(args[args.indexOf("-filter_complex") + 1]).toMatch(/^\[0:2\]yadif/);
+    expect(args[args.indexOf("-format_whitelist") + 1]).not.toBe("matroska");
+    expect(args[args.indexOf("-hls_playlist_type") + 1]).toBe("event");
   });
 
   it("tone-maps HDR before the fps filter and clamps a negative seek to 0", () => {
