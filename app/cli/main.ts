@@ -11,7 +11,7 @@ import { runDoctorCommand } from "./doctor-command.ts";
 import { createApiDeps, startApiServer } from "../api-server.ts";
 import { cleanUpDeadRuns, openRun } from "../run-registry.ts";
 import { processFiles } from "./process-command.ts";
-import { createProgressDisplay } from "./progress-display.ts";
+import { createProgressDisplay, fileLabels } from "./progress-display.ts";
 import type { JobRecord } from "../../shared/job.ts";
 import { OutputFolderError } from "./output-folder.ts";
 import { runQueuesCommand, runRedriveCommand } from "./queues-command.ts";
@@ -173,7 +173,7 @@ async function runProcess(args: string[], config: Readonly<Config>, io: Io): Pro
     stream: io.stderr,
     // Redrawn in place only when a person watches; plain lines in logs and pipes.
     interactive: terminal(io.stdout) && terminal(io.stderr),
-    labels: files,
+    labels: fileLabels(files),
     columns: (io.stderr as { columns?: number }).columns,
   });
   let outcome;

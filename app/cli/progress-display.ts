@@ -3,6 +3,8 @@
  * the stage and the time left), redrawn in place. When stdout is not a terminal (a log file, CI),
  * plain lines instead, one each time a file's stage changes, so the output stays readable.
  */
+import { basename } from "node:path";
+
 export interface FileProgress {
   /** 0-100. */
   percent: number;
@@ -38,6 +40,15 @@ export function formatDuration(seconds: number): string {
   const m = Math.floor((whole % 3600) / 60);
   const s = String(whole % 60).padStart(2, "0");
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+/**
+ * What each file's line is called: its name without the folders, which a long path would
+ * otherwise push out of the line, or the path as given where two files share a name.
+ */
+export function fileLabels(files: readonly string[]): string[] {
+  const names = files.map((file) => basename(file));
+  return names.map((name, i) => (names.indexOf(name) === names.lastIndexOf(name) ? name : files[i]!));
 }
 
 /** A label cut to `width` characters, keeping its end (the file name) with an ellipsis in front. */

@@ -64,7 +64,7 @@ export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
   // The lowest rung of a whole video (up to VODPIPE_LEAD_RUNG_MAX_SECONDS) in one process, read
   // from the source; it copies each segment to hls/ and writes the growing playlists there.
   lead: {
-    memoryMb: 2 * MB_PER_VCPU, timeoutSeconds: 900, ephemeralMb: 10_240,
+    memoryMb: 3 * MB_PER_VCPU, timeoutSeconds: 900, ephemeralMb: 10_240,
     reads: [sources, job, parts, attempts, hls, leadRung], writes: [attempts, parts, progress, hls, leadRung, job], deletes: [attempts],
     sendsTo: ["publish", "webhook"],
   },
@@ -82,7 +82,8 @@ export const STAGE_PLANS: { readonly [S in Stage]: StagePlan } = {
   },
   thumbnails: {
     memoryMb: 2 * MB_PER_VCPU, timeoutSeconds: 900, ephemeralMb: 10_240,
-    reads: [sources, job, parts], writes: [attempts, parts, job], deletes: [attempts],
+    // It copies the poster and storyboard to hls/ at once, for a video already playable.
+    reads: [sources, job, parts, attempts], writes: [attempts, parts, hls, job], deletes: [attempts],
     sendsTo: ["publish", "webhook"],
   },
   publish: {

@@ -1,6 +1,10 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { readJob, readJsonObject } from "../../shared/job.ts";
 import { keys, partNames } from "../../shared/keys.ts";
+import type { Logger } from "../../shared/logger.ts";
+import { listAll } from "../../shared/ports.ts";
+import type { PartRecord } from "../../shared/pipeline/part-record.ts";
 import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
 import { runPartOnce, type EncodingPartDeps } from "../../shared/pipeline/fan-in.ts";
 import { handleActiveJob } from "../../shared/pipeline/job-guard.ts";
@@ -48,6 +52,24 @@ export function createThumbnailsHandler(deps: ThumbnailsDeps): MessageHandler {
       }
       logger.info("thumbnails made");
       return { details: { folder: THUMBNAILS_FOLDER, ...result } };
-    });
+    }, () => publishThumbnailsEarly(deps, job.videoId, logger));
   });
+}
+
+/**
+ * A video playable before it is ready (progressive publish) gets its poster and storyboard as
+ * soon as they exist: the files of the attempt the marker names are copied to where publish will
+ * copy them anyway (the same keys and bytes). A failure is logged; publish copies them at the end.
+ */
+async function publishThumbnailsEarly(deps: ThumbnailsDeps, videoId: string, logger: Logger): Promise<void> {
+  try {
+    const record = await readJsonObject<PartRecord>(deps.store, keys.part(videoId, partNames.thumbnails));
+    const location = record.location;
+    if (!location || (await readJob(deps.store, videoId))?.status !== "processing") return;
+    for (const object of await listAll(deps.store, location)) {
+      await deps.store.copy(object.key, keys.output(videoId, object.key.slice(location.length)));
+    }
+  } catch (error) {
+    logger.warn({ err: error }, "could not publish the thumbnails early; they are published once the video is ready");
+  }
 }

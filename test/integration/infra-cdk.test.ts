@@ -191,8 +191,8 @@ describe("AWS CDK app (infra/aws)", () => {
         send: ["vodpipe-audio-dlq", "vodpipe-publish", "vodpipe-webhook"],
       },
       thumbnails: {
-        get: ["sources/*", "videos/*/job.json", "videos/*/work/parts/*"],
-        put: ["videos/*/job.json", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
+        get: ["sources/*", "videos/*/job.json", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
+        put: ["videos/*/hls/*", "videos/*/job.json", "videos/*/work/attempts/*", "videos/*/work/parts/*"],
         del: ["videos/*/work/attempts/*"],
         send: ["vodpipe-publish", "vodpipe-thumbnails-dlq", "vodpipe-webhook"],
       },

@@ -61,9 +61,10 @@ case " $* " in
     n=0
     while ! mkdir "${snapshots}/$n" 2>/dev/null; do n=$((n + 1)); done
     # The lead rung runs in its own stage beside the chunks: hold the first chunk (a minute at
-    # most) until the lead rung and the audio are done, so no chunk is done when it is photographed.
+    # most) until the lead rung, the audio and the thumbnails are published, so no chunk is done
+    # when it is photographed.
     i=0
-    while [ "$n" -eq 0 ] && [ $i -lt 600 ] && ! { ls "${objects}"/videos/*/work/parts/rung-240p.json && ls "${objects}"/videos/*/hls/master.m3u8; } >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
+    while [ "$n" -eq 0 ] && [ $i -lt 600 ] && ! { ls "${objects}"/videos/*/work/parts/rung-240p.json && ls "${objects}"/videos/*/hls/master.m3u8 && ls "${objects}"/videos/*/hls/thumbnails/poster.webp "${objects}"/videos/*/hls/thumbnails/storyboard.vtt; } >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
     cp "${objects}"/videos/*/job.json "${snapshots}/$n/job.json"
     for hls in "${objects}"/videos/*/hls; do
       [ -d "$hls" ] || continue
@@ -151,6 +152,8 @@ exec '${binaries.ffmpeg}' "$@"
     expect(existsSync(join(first, "360p", "index.m3u8"))).toBe(false);
     const files = (await readFile(join(first, "files.txt"), "utf8")).split("\n").filter(Boolean);
     for (const uri of independent.media["audio/index.m3u8"]!.segments.map((s) => s.uri)) expect(files).toContain(`./audio/${uri}`);
+    // The poster and the storyboard are there for the early viewer too.
+    expect(files).toEqual(expect.arrayContaining(["./thumbnails/poster.webp", "./thumbnails/storyboard.vtt"]));
     expect(Date.parse(result.job.playableAt!)).toBeLessThan(Date.parse(result.job.readyAt!));
 
     // The final ladder: both rungs, the lead rung's quality measured whole, the chunks' per chunk.

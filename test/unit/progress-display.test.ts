@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createProgressDisplay, fitLabel, formatDuration, formatProgressLine } from "../../app/cli/progress-display.ts";
+import { createProgressDisplay, fileLabels, fitLabel, formatDuration, formatProgressLine } from "../../app/cli/progress-display.ts";
 
 function capture() {
   const stream = new PassThrough();
@@ -70,5 +70,12 @@ describe("the display", () => {
     display.update(0, { percent: 99, stage: "encoding", etaSeconds: 1 });
     vi.advanceTimersByTime(1000);
     expect(out.text().match(/\x1b\[2A/g)).toHaveLength(2);
+  });
+});
+
+describe("fileLabels", () => {
+  it("names each line by its file name, and by the path given where two files share a name", () => {
+    expect(fileLabels(["/home/me/videos/holiday.mp4", "clips/b.mov"])).toEqual(["holiday.mp4", "b.mov"]);
+    expect(fileLabels(["a/clip.mp4", "b/clip.mp4", "c/other.mp4"])).toEqual(["a/clip.mp4", "b/clip.mp4", "other.mp4"]);
   });
 });
