@@ -86,6 +86,8 @@ export interface SampledProcess {
   commandLine: string;
   /** The executable's base name (ffmpeg, ffprobe, node). */
   name: string;
+  /** The kernel's name for it (/proc/<pid>/stat), which changes when it execs. */
+  comm: string;
   /** Largest VmHWM read (the process's own peak resident set), bytes. */
   peakRssBytes: number;
   /** utime+stime at the last sample: a lower bound for processes that exited between samples. */
@@ -241,9 +243,19 @@ export function startTreeSampler(rootPid: number, intervalMs = 100, options: { c
       const rss = statusKilobytes(status, "VmRSS") * 1024;
       const hwm = statusKilobytes(status, "VmHWM") * 1024;
       let record = seen.get(pid);
+      // A child seen between its fork and its exec still shows its parent's command line (node):
+      // once the kernel's name for it changes, it has exec'd, and its command line is read again.
+      const comm = stats.get(pid)!.name;
+      if (record && record.comm !== comm) {
+        const argv = (readText(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean);
+        record.commandLine = argv.join(" ");
+        record.name = (argv[0] ?? "?").split("/").pop() ?? "?";
+        record.comm = comm;
+      }
       if (!record) {
         const argv = (readText(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean);
         record = {
+          comm,
           pid,
           ppid: stats.get(pid)!.ppid,
           commandLine: argv.join(" "),
