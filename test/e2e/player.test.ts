@@ -1,4 +1,6 @@
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +10,7 @@ import { launchChromium, type Browser } from "../support/browser.ts";
 import { mediaFile } from "../support/media.ts";
 import { FAST_TEST_ENV } from "../support/pipeline-harness.ts";
 import { asSentence } from "../../player/src/status.ts";
+import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { startVodpipeServer, type VodpipeServer } from "../support/vodpipe-server.ts";
 
 /** Screenshots for a person to look at (gitignored). */
@@ -70,7 +73,26 @@ beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   root = await mkdtemp(join(tmpdir(), "vodpipe-e2e-"));
   await mkdir(join(root, "tmp"));
-  server = await startVodpipeServer({ ...FAST_TEST_ENV, VODPIPE_DATA_DIR: join(root, "data"), VODPIPE_TMP_DIR: join(root, "tmp") });
+  // The lead rung (an MP4 cut into chunks gets one) reads its input at twice real time, so a video
+  // stays playable-but-processing long enough to be watched that way on any machine. The AVI
+  // clip of the other tests gets no lead rung, and every other ffmpeg runs as it is.
+  const ffmpeg = join(root, "lead-at-2x-ffmpeg");
+  await writeFile(
+    ffmpeg,
+    `#!/bin/sh
+case " $* " in
+  *" -hls_playlist_type event "*)
+    for arg do
+      shift
+      [ "$arg" = "-i" ] && set -- "$@" -readrate 2
+      set -- "$@" "$arg"
+    done ;;
+esac
+exec '${resolveFfmpegBinaries().ffmpeg}' "$@"
+`,
+  );
+  await chmod(ffmpeg, 0o755);
+  server = await startVodpipeServer({ ...FAST_TEST_ENV, VODPIPE_DATA_DIR: join(root, "data"), VODPIPE_TMP_DIR: join(root, "tmp"), VODPIPE_FFMPEG_PATH: ffmpeg });
   browser = await launchChromium({ viewport: { width: 1280, height: 800 } });
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.on("pageerror", (error) => pageErrors.push(error.message));
@@ -300,6 +322,43 @@ describe("the player page in Chromium", () => {
         .map((el) => el.outerHTML.slice(0, 120)),
     );
     expect(unlabelled).toEqual([]);
+  });
+
+  it("plays a video from its start while it is still processing, and on to its end once it is ready", async () => {
+    const clip = join(root, "progressive.mp4");
+    await promisify(execFile)(resolveFfmpegBinaries().ffmpeg, [
+      "-v", "error", "-nostdin", "-y",
+      "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=16",
+      "-f", "lavfi", "-i", "sine=frequency=440:duration=16",
+      "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-c:a", "aac", "-shortest", clip,
+    ]);
+    const upload = await fetch(`${server.url}/v1/videos?filename=progressive.mp4`, { method: "POST", body: await readFile(clip) });
+    const { id } = (await upload.json()) as { id: string };
+    await expect.poll(async () => ((await getVideo(id)) as VideoJson & { playable: boolean }).playable, { timeout: 60_000, interval: 100 }).toBe(true);
+    expect((await getVideo(id)).status).toBe("processing");
+
+    await page.goto(`${server.url}/watch/${id}`);
+    await page.locator(".player video").waitFor({ timeout: 20_000 });
+    await page.waitForFunction(() => (window.vodpipePlayer?.hls?.levels.length ?? 0) > 0);
+    await page.getByRole("button", { name: "Play" }).first().click();
+    await playsOn(page, 1.5);
+    // From the start, not at a live edge, while the playlist is still an EVENT one that grows.
+    const early = await page.evaluate(() => {
+      const hls = window.vodpipePlayer?.hls;
+      const details = hls?.levels[hls.currentLevel >= 0 ? hls.currentLevel : 0]?.details;
+      return { type: details?.type ?? null, live: details?.live ?? null, time: document.querySelector<HTMLVideoElement>(".player video")!.currentTime };
+    });
+    expect(early).toMatchObject({ type: "EVENT", live: true });
+    expect(early.time).toBeLessThan(6);
+    expect((await getVideo(id)).status).toBe("processing");
+    await shoot(page, "16-playing-while-processing");
+
+    // The lead rung runs at 2× real time: the viewer never waits for a segment, and plays on
+    // through the switch to the final VOD playlists to the last seconds.
+    await page.waitForFunction(() => (document.querySelector<HTMLVideoElement>(".player video")?.currentTime ?? 0) > 14.5, undefined, { timeout: 60_000 });
+    expect((await getVideo(id)).status).toBe("ready");
+    expect((await state(page)).fatal).toEqual([]);
+    await shoot(page, "17-played-to-the-end");
   });
 
   it("works on a phone: no sideways scrolling, 44 px touch targets, tap to play", async () => {
