@@ -177,6 +177,12 @@ function threadStat(text: string, ticks: number): { cpuSeconds: number; core: nu
   return { cpuSeconds: (field(14) + field(15)) / ticks, core: field(39) };
 }
 
+/** A process's command line and executable name, as /proc shows them now. */
+function commandOf(pid: number): Pick<SampledProcess, "commandLine" | "name"> {
+  const argv = (readText(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean);
+  return { commandLine: argv.join(" "), name: (argv[0] ?? "?").split("/").pop() ?? "?" };
+}
+
 /**
  * Samples the tree under (and including) `rootPid` every `intervalMs`: finds descendants through
  * each process's /proc children lists, and reads each one's VmHWM, VmRSS and CPU times.
@@ -246,20 +252,13 @@ export function startTreeSampler(rootPid: number, intervalMs = 100, options: { c
       // A child seen between its fork and its exec still shows its parent's command line (node):
       // once the kernel's name for it changes, it has exec'd, and its command line is read again.
       const comm = stats.get(pid)!.name;
-      if (record && record.comm !== comm) {
-        const argv = (readText(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean);
-        record.commandLine = argv.join(" ");
-        record.name = (argv[0] ?? "?").split("/").pop() ?? "?";
-        record.comm = comm;
-      }
+      if (record && record.comm !== comm) Object.assign(record, commandOf(pid), { comm });
       if (!record) {
-        const argv = (readText(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean);
         record = {
           comm,
           pid,
           ppid: stats.get(pid)!.ppid,
-          commandLine: argv.join(" "),
-          name: (argv[0] ?? "?").split("/").pop() ?? "?",
+          ...commandOf(pid),
           peakRssBytes: 0,
           cpuSeconds: 0,
           firstSeenMs: now,

@@ -1,7 +1,7 @@
-import { chooseLeadRung } from "../../shared/media/lead-rung.ts";
 import { extname, join } from "node:path";
 import { InvalidMediaError, PermanentError, publicReason } from "../../shared/errors.ts";
 import { markFailed, readJob, writeJob, type JobPlan, type JobRecord, type StoredSource } from "../../shared/job.ts";
+import { chooseLeadRung } from "../../shared/media/lead-rung.ts";
 import { partNames, videoIdOfSourceKey } from "../../shared/keys.ts";
 import { decodeS3Key, parseIngestBody, type S3EventNotification, type SourceUploadedMessage } from "../../shared/messages.ts";
 import { planEncode } from "../../shared/media/encode-plan.ts";

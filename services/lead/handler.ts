@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PermanentError, RetryableError } from "../../shared/errors.ts";
 import { parseMediaPlaylist } from "../../shared/hls/parse-playlist.ts";
@@ -12,7 +12,7 @@ import { runPartOnce } from "../../shared/pipeline/fan-in.ts";
 import { handleActiveJob, type ActiveJob } from "../../shared/pipeline/job-guard.ts";
 import type { SegmentRecord } from "../../shared/pipeline/part-record.ts";
 import { publishLeadSegments, publishProgressSafely, type LeadRungState } from "../../shared/pipeline/progressive-publish.ts";
-import { uploadSegment } from "../../shared/pipeline/segment-upload.ts";
+import { uploadSegment, writtenSegments } from "../../shared/pipeline/segment-upload.ts";
 import { assertSegmentsAsPlanned, expectedChunkSegments } from "../../shared/pipeline/verify-segments.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
 import { startProgressReporter } from "../../shared/progress/progress-records.ts";
@@ -82,7 +82,7 @@ export function createLeadHandler(deps: LeadDeps): MessageHandler {
       }
 
       const listed = parseMediaPlaylist(await readFile(playlistPath, "utf8")).segments;
-      assertSegmentsAsPlanned(rendition.name, await publisher.withSizes(listed), expected);
+      assertSegmentsAsPlanned(rendition.name, await writtenSegments(outDir, listed), expected);
       const { segments, codec } = await publisher.finish(listed);
       if (!codec) throw new RetryableError(`the ${rendition.name} encode produced no segments`);
       const measured = parseX264Quality(stderr);
@@ -100,8 +100,6 @@ interface SegmentPublisher {
   poll(playlistPath: string): void;
   /** Resolves once the look in flight has ended. */
   settled(): Promise<void>;
-  /** The listed segments with their sizes on disk, for the check against the plan. */
-  withSizes(listed: ReadonlyArray<{ uri: string; duration: number }>): Promise<Array<{ uri: string; duration: number; bytes: number | undefined }>>;
   /** Uploads what is not uploaded yet and publishes the whole list. */
   finish(listed: ReadonlyArray<{ uri: string; duration: number }>): Promise<{ segments: SegmentRecord[]; codec?: string }>;
 }
@@ -169,11 +167,6 @@ function segmentPublisher(
         });
     },
     settled: () => inFlight,
-    async withSizes(listed) {
-      return Promise.all(
-        listed.map(async ({ uri, duration }) => ({ uri, duration, bytes: await stat(join(outDir, uri)).then((s) => s.size, () => undefined) })),
-      );
-    },
     async finish(listed) {
       await uploadUpTo(listed);
       try {

@@ -1,7 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { NotFoundError, PermanentError, RetryableError } from "../../shared/errors.ts";
-import { mapWithLimit } from "../../shared/map-with-limit.ts";
 import { checkHls } from "../../shared/hls/check-hls.ts";
 import { readJsonObject, writeJob } from "../../shared/job.ts";
 import { keys } from "../../shared/keys.ts";
@@ -9,6 +8,7 @@ import type { FfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { listAll } from "../../shared/ports.ts";
 import { isoNow } from "../../shared/pipeline/clock.ts";
 import { failJobOnPermanentError, handleActiveJob, type JobStoreDeps } from "../../shared/pipeline/job-guard.ts";
+import { copyAttemptFiles } from "../../shared/pipeline/attempt-files.ts";
 import type { PartRecord } from "../../shared/pipeline/part-record.ts";
 import { withTempDir, type TempDirSettings } from "../../shared/pipeline/temp-dir.ts";
 import type { MessageHandler } from "../../shared/consumer/types.ts";
@@ -99,15 +99,9 @@ function storedSegmentKeys(videoId: string, parts: ReadonlyMap<string, PartRecor
   return stored;
 }
 
-/** Copies at once: S3 copies run server-side, so a long video's thousands of segments need many in flight. */
-const COPY_CONCURRENCY = 16;
-
 /** Copies every file of the attempt each part's marker names into the published tree. */
 async function copyPartFiles(deps: PublishDeps, videoId: string, parts: ReadonlyMap<string, PartRecord>): Promise<void> {
   for (const record of parts.values()) {
-    const location = record.location;
-    if (!location) continue;
-    const objects = await listAll(deps.store, location);
-    await mapWithLimit(objects, COPY_CONCURRENCY, (object) => deps.store.copy(object.key, keys.output(videoId, object.key.slice(location.length))));
+    if (record.location) await copyAttemptFiles(deps.store, videoId, record.location);
   }
 }

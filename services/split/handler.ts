@@ -40,12 +40,8 @@ export function createSplitHandler(deps: SplitDeps): MessageHandler {
         const { chunks } = job.plan.chunks;
         const video = job.source.video;
         const firstKeyframe = video.startTime;
-        // Audio and thumbnails read the source, not the chunks, and take seconds where the chunks
-        // take minutes: they are handed over once the first round of transcodes has its chunks,
-        // so on a small machine they do not slow the cutting of those chunks.
-        const handOverOthers = async (withAudio: boolean) => {
-          if (withAudio && job.plan.hasAudio) await deps.send.audio({ type: "encode-audio", version: 1, videoId: job.videoId });
-          await deps.send.thumbnails({ type: "make-thumbnails", version: 1, videoId: job.videoId });
+        const handOverAudio = async () => {
+          if (job.plan.hasAudio) await deps.send.audio({ type: "encode-audio", version: 1, videoId: job.videoId });
         };
         // Cut one chunk, store it and hand it over: transcodes start while split goes on.
         const cutAndHandOver = async (chunk: (typeof chunks)[number]) => {
@@ -108,18 +104,22 @@ export function createSplitHandler(deps: SplitDeps): MessageHandler {
             seekSeconds: Math.max(0, video.startTime + chunk.startTime - cutAt + chunkStart),
           });
         };
-        // The first round of chunks is cut side by side: until they exist, the cores that will
-        // transcode them have nothing else to do.
         const leadRung = job.plan.leadRung;
         if (leadRung) {
           // The lead rung makes the video playable and needs no chunk: it is handed over before the
           // first chunk is cut, and the audio (seconds of work, and the master needs it) with it.
-          if (job.plan.hasAudio) await deps.send.audio({ type: "encode-audio", version: 1, videoId: job.videoId });
+          await handOverAudio();
           await deps.send.lead({ type: "encode-rung", version: 1, videoId: job.videoId, rendition: leadRung });
         }
+        // The first round of chunks is cut side by side: until they exist, the cores that will
+        // transcode them have nothing else to do.
         const firstRound = chunks.slice(0, Math.min(chunks.length, deps.transcodeConcurrency));
         await settleAll(firstRound.map(cutAndHandOver));
-        await handOverOthers(!leadRung);
+        // Audio and thumbnails read the source, not the chunks, and take seconds where the chunks
+        // take minutes: they are handed over once the first round of transcodes has its chunks,
+        // so on a small machine they do not slow the cutting of those chunks.
+        if (!leadRung) await handOverAudio();
+        await deps.send.thumbnails({ type: "make-thumbnails", version: 1, videoId: job.videoId });
         for (const chunk of chunks.slice(firstRound.length)) await cutAndHandOver(chunk);
         logger.info({ chunks: chunks.length }, "split");
       }),

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { readJob, readJsonObject } from "../../shared/job.ts";
 import { keys, partNames } from "../../shared/keys.ts";
 import type { Logger } from "../../shared/logger.ts";
-import { listAll } from "../../shared/ports.ts";
+import { copyAttemptFiles } from "../../shared/pipeline/attempt-files.ts";
 import type { PartRecord } from "../../shared/pipeline/part-record.ts";
 import { plannedDurationSeconds } from "../../shared/media/chunk-plan.ts";
 import { runPartOnce, type EncodingPartDeps } from "../../shared/pipeline/fan-in.ts";
@@ -64,11 +64,8 @@ export function createThumbnailsHandler(deps: ThumbnailsDeps): MessageHandler {
 async function publishThumbnailsEarly(deps: ThumbnailsDeps, videoId: string, logger: Logger): Promise<void> {
   try {
     const record = await readJsonObject<PartRecord>(deps.store, keys.part(videoId, partNames.thumbnails));
-    const location = record.location;
-    if (!location || (await readJob(deps.store, videoId))?.status !== "processing") return;
-    for (const object of await listAll(deps.store, location)) {
-      await deps.store.copy(object.key, keys.output(videoId, object.key.slice(location.length)));
-    }
+    if (!record.location || (await readJob(deps.store, videoId))?.status !== "processing") return;
+    await copyAttemptFiles(deps.store, videoId, record.location);
   } catch (error) {
     logger.warn({ err: error }, "could not publish the thumbnails early; they are published once the video is ready");
   }

@@ -1,9 +1,9 @@
-import { chunkRenditions } from "../../shared/media/lead-rung.ts";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { RetryableError } from "../../shared/errors.ts";
 import { keys, partNames } from "../../shared/keys.ts";
 import { transcodeChunkArgs } from "../../shared/media/encode-args.ts";
+import { chunkRenditions } from "../../shared/media/lead-rung.ts";
 import { parseX264Quality, type EncodeQuality } from "../../shared/media/encoder-quality.ts";
 import { publishProgressSafely } from "../../shared/pipeline/progressive-publish.ts";
 import { runProcess } from "../../shared/media/run-process.ts";

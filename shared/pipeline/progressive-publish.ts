@@ -2,7 +2,7 @@ import { variantStream } from "../hls/variant-stream.ts";
 import { measureBandwidth, targetDurationFor } from "../hls/bandwidth.ts";
 import { parseMediaPlaylist } from "../hls/parse-playlist.ts";
 import { writeMasterPlaylist, writeMediaPlaylist, type VariantStream } from "../hls/playlists.ts";
-import { readJob, readJsonObject, writeJob } from "../job.ts";
+import { readJob, readJsonObject, readJsonObjectIfExists, writeJob } from "../job.ts";
 import { keys, partNames } from "../keys.ts";
 import type { Logger } from "../logger.ts";
 import { AUDIO_RENDITION } from "../media/ladder-table.ts";
@@ -81,8 +81,7 @@ export async function publishLeadSegments(deps: ProgressiveDeps, job: ActiveJob,
   for (const segment of state.segments.slice(published)) {
     await deps.store.copy(`${state.location}${state.rendition}/${segment.uri}`, keys.output(job.videoId, `${state.rendition}/${segment.uri}`));
   }
-  const targetDuration = Math.max(targetDurationFor([job.plan.segmentSeconds]), targetDurationFor(state.segments.map((s) => s.duration)));
-  await put(deps.store, job.videoId, `${state.rendition}/index.m3u8`, writeMediaPlaylist({ segments: state.segments, targetDuration, playlistType: "EVENT" }));
+  await putEventPlaylist(deps.store, job, state.rendition, state.segments);
   await deps.store.put(keys.leadRungState(job.videoId), JSON.stringify(state), { contentType: "application/json" });
   await publishProgress(deps, job, logger);
 }
@@ -107,43 +106,23 @@ async function publishOnce(deps: ProgressiveDeps, job: ActiveJob): Promise<numbe
   if (count <= (await publishedSegmentCount(deps.store, job.videoId, lowest.name))) return 0;
 
   // Every segment the playlists will name is in place before any playlist names it.
-  const copy = async (record: PartRecord, rendition: string, segments: readonly SegmentRecord[]) => {
-    if (!record.location) return;
-    for (const segment of segments) {
-      const target = keys.output(job.videoId, `${rendition}/${segment.uri}`);
-      if (!(await deps.store.head(target))) await deps.store.copy(`${record.location}${rendition}/${segment.uri}`, target);
-    }
-  };
-  for (const part of done) for (const rendition of job.plan.renditions) await copy(part, rendition.name, part.segments?.[rendition.name] ?? []);
-  const audio = job.plan.hasAudio ? await readJsonObject<PartRecord>(deps.store, keys.part(job.videoId, partNames.audio)) : undefined;
+  for (const part of done) for (const rendition of job.plan.renditions) await copyMissingSegments(deps.store, job.videoId, part, rendition.name);
+  const audio = await readAudioPart(deps.store, job);
   const audioSegments = audio?.segments?.audio ?? [];
-  if (audio) await copy(audio, "audio", audioSegments);
+  if (audio) await copyMissingSegments(deps.store, job.videoId, audio, "audio");
 
   // publish may have finished meanwhile: its VOD playlists must stay.
   if ((await readJob(deps.store, job.videoId))?.status !== "processing") return 0;
-  const plannedTarget = targetDurationFor([job.plan.segmentSeconds]);
   const variants: VariantStream[] = [];
   for (const rendition of [...job.plan.renditions].reverse()) {
     const segments = segmentsOf(rendition.name);
     const codecs = first.codecs?.[rendition.name];
     if (!segments.length || !codecs) continue;
-    const targetDuration = Math.max(plannedTarget, targetDurationFor(segments.map((s) => s.duration)));
-    await put(deps.store, job.videoId, `${rendition.name}/index.m3u8`, writeMediaPlaylist({ segments, targetDuration, playlistType: "EVENT" }));
+    await putEventPlaylist(deps.store, job, rendition.name, segments);
     variants.push(variantStream(rendition, segments, codecs, toNumber(job.plan.chunks.frameRate)));
   }
-  let audioBandwidth;
-  if (audioSegments.length) {
-    const targetDuration = Math.max(plannedTarget, targetDurationFor(audioSegments.map((s) => s.duration)));
-    await put(deps.store, job.videoId, "audio/index.m3u8", writeMediaPlaylist({ segments: audioSegments, targetDuration, playlistType: "EVENT" }));
-    audioBandwidth = measureBandwidth(audioSegments);
-  }
-  const master = writeMasterPlaylist({
-    variants,
-    ...(audioBandwidth
-      ? { audio: { groupId: "audio", name: "Main", uri: "audio/index.m3u8", channels: AUDIO_RENDITION.channels, default: true, bandwidth: audioBandwidth } }
-      : {}),
-  });
-  await put(deps.store, job.videoId, "master.m3u8", master);
+  if (audioSegments.length) await putEventPlaylist(deps.store, job, "audio", audioSegments);
+  await put(deps.store, job.videoId, "master.m3u8", masterWithAudio(variants, audioSegments));
 
   await markPlayable(deps, job);
   return count;
@@ -160,26 +139,16 @@ async function publishLeadMaster(deps: ProgressiveDeps, job: ActiveJob, leadName
   if (!rendition) return 0;
   const lead = await leadRungSoFar(deps.store, job.videoId, leadName, present);
   if (!lead?.segments.length) return 0;
-  const audio = job.plan.hasAudio ? await readJsonObject<PartRecord>(deps.store, keys.part(job.videoId, partNames.audio)) : undefined;
+  const audio = await readAudioPart(deps.store, job);
   const audioSegments = audio?.segments?.audio ?? [];
   if (job.plan.hasAudio && !audioSegments.length) return 0;
   if ((await readJob(deps.store, job.videoId))?.status !== "processing") return 0;
   // Every audio segment is in place before the master names the audio playlist.
-  if (audio?.location && (await publishedSegmentCount(deps.store, job.videoId, "audio")) < audioSegments.length) {
-    for (const segment of audioSegments) {
-      const target = keys.output(job.videoId, `audio/${segment.uri}`);
-      if (!(await deps.store.head(target))) await deps.store.copy(`${audio.location}audio/${segment.uri}`, target);
-    }
-    const targetDuration = Math.max(targetDurationFor([job.plan.segmentSeconds]), targetDurationFor(audioSegments.map((s) => s.duration)));
-    await put(deps.store, job.videoId, "audio/index.m3u8", writeMediaPlaylist({ segments: audioSegments, targetDuration, playlistType: "EVENT" }));
+  if (audio && (await publishedSegmentCount(deps.store, job.videoId, "audio")) < audioSegments.length) {
+    await copyMissingSegments(deps.store, job.videoId, audio, "audio");
+    await putEventPlaylist(deps.store, job, "audio", audioSegments);
   }
-  const audioBandwidth = audioSegments.length ? measureBandwidth(audioSegments) : undefined;
-  const master = writeMasterPlaylist({
-    variants: [variantStream(rendition, lead.segments, lead.codecs, toNumber(job.plan.chunks.frameRate))],
-    ...(audioBandwidth
-      ? { audio: { groupId: "audio", name: "Main", uri: "audio/index.m3u8", channels: AUDIO_RENDITION.channels, default: true, bandwidth: audioBandwidth } }
-      : {}),
-  });
+  const master = masterWithAudio([variantStream(rendition, lead.segments, lead.codecs, toNumber(job.plan.chunks.frameRate))], audioSegments);
   if ((await readText(deps.store, keys.output(job.videoId, "master.m3u8"))) === master) return 0;
   await put(deps.store, job.videoId, "master.m3u8", master);
   await markPlayable(deps, job);
@@ -198,10 +167,41 @@ async function leadRungSoFar(
     const codecs = record.codecs?.[leadName];
     return codecs ? { segments: record.segments?.[leadName] ?? [], codecs } : undefined;
   }
-  const text = await readText(store, keys.leadRungState(videoId));
-  if (text === undefined) return undefined;
-  const state = JSON.parse(text) as LeadRungState;
-  return { segments: state.segments, codecs: state.codecs };
+  const state = await readJsonObjectIfExists<LeadRungState>(store, keys.leadRungState(videoId));
+  return state && { segments: state.segments, codecs: state.codecs };
+}
+
+/** The audio part's marker, when the video has sound (the caller has seen that it is done). */
+async function readAudioPart(store: ObjectStore, job: ActiveJob): Promise<PartRecord | undefined> {
+  return job.plan.hasAudio ? readJsonObject<PartRecord>(store, keys.part(job.videoId, partNames.audio)) : undefined;
+}
+
+/** Copies a finished part's segments of one rendition from its attempt to the published tree, those not there yet. */
+async function copyMissingSegments(store: ObjectStore, videoId: string, part: PartRecord, rendition: string): Promise<void> {
+  if (!part.location) return;
+  for (const segment of part.segments?.[rendition] ?? []) {
+    const target = keys.output(videoId, `${rendition}/${segment.uri}`);
+    if (!(await store.head(target))) await store.copy(`${part.location}${rendition}/${segment.uri}`, target);
+  }
+}
+
+/**
+ * A rendition's growing playlist: EVENT, no end list, and a target duration of at least the
+ * planned segment length's, so it does not change while the playlist grows.
+ */
+function putEventPlaylist(store: ObjectStore, job: ActiveJob, rendition: string, segments: readonly SegmentRecord[]): Promise<void> {
+  const targetDuration = Math.max(targetDurationFor([job.plan.segmentSeconds]), targetDurationFor(segments.map((s) => s.duration)));
+  return put(store, job.videoId, `${rendition}/index.m3u8`, writeMediaPlaylist({ segments, targetDuration, playlistType: "EVENT" }));
+}
+
+/** The master naming these variants and, when it has segments, the audio rendition. */
+function masterWithAudio(variants: VariantStream[], audioSegments: readonly SegmentRecord[]): string {
+  return writeMasterPlaylist({
+    variants,
+    ...(audioSegments.length
+      ? { audio: { groupId: "audio", name: "Main", uri: "audio/index.m3u8", channels: AUDIO_RENDITION.channels, default: true, bandwidth: measureBandwidth(audioSegments) } }
+      : {}),
+  });
 }
 
 async function markPlayable(deps: ProgressiveDeps, job: ActiveJob): Promise<void> {

@@ -5,7 +5,7 @@ import { h264CodecString } from "../hls/h264-codec-string.ts";
 import { parseMediaPlaylist } from "../hls/parse-playlist.ts";
 import { readFirstVideoAccessUnit, readFirstVideoAccessUnitOfPrefix, type FirstAccessUnit } from "../hls/mpeg-ts.ts";
 import type { SegmentRecord } from "./part-record.ts";
-import { assertSegmentsAsPlanned, type ExpectedSegments } from "./verify-segments.ts";
+import { assertSegmentsAsPlanned, type ExpectedSegments, type WrittenSegment } from "./verify-segments.ts";
 
 /**
  * Uploads the segments ffmpeg wrote for one rendition under the part attempt's `location`
@@ -22,12 +22,7 @@ export async function uploadSegments(
   expected?: ExpectedSegments,
 ): Promise<{ segments: SegmentRecord[]; codec?: string }> {
   const listed = parseMediaPlaylist(await readFile(join(localDir, playlistFile), "utf8")).segments;
-  if (expected) {
-    const written = await Promise.all(
-      listed.map(async ({ uri, duration }) => ({ uri, duration, bytes: await stat(join(localDir, uri)).then((s) => s.size, () => undefined) })),
-    );
-    assertSegmentsAsPlanned(rendition, written, expected);
-  }
+  if (expected) assertSegmentsAsPlanned(rendition, await writtenSegments(localDir, listed), expected);
   const segments: SegmentRecord[] = [];
   let codec: string | undefined;
   for (const listedSegment of listed) {
@@ -36,6 +31,11 @@ export async function uploadSegments(
     codec ??= uploaded.codec;
   }
   return { segments, codec };
+}
+
+/** The segments ffmpeg listed, with the size of each file on disk (undefined: missing), for assertSegmentsAsPlanned. */
+export function writtenSegments(localDir: string, listed: ReadonlyArray<{ uri: string; duration: number }>): Promise<WrittenSegment[]> {
+  return Promise.all(listed.map(async ({ uri, duration }) => ({ uri, duration, bytes: await stat(join(localDir, uri)).then((s) => s.size, () => undefined) })));
 }
 
 /** Uploads one segment ffmpeg listed (see uploadSegments) and describes it. */
