@@ -1,6 +1,4 @@
-import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { promisify } from "node:util";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, type Browser } from "../support/browser.ts";
 import { mediaFile } from "../support/media.ts";
 import { FAST_TEST_ENV } from "../support/pipeline-harness.ts";
+import { leadRungAtRate, writeFfmpegWrapper, writeTestClip } from "../support/ffmpeg-wrapper.ts";
 import { asSentence } from "../../player/src/status.ts";
-import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { startVodpipeServer, type VodpipeServer } from "../support/vodpipe-server.ts";
 
 /** Screenshots for a person to look at (gitignored). */
@@ -77,21 +75,7 @@ beforeAll(async () => {
   // stays playable-but-processing long enough to be watched that way on any machine. The AVI
   // clip of the other tests gets no lead rung, and every other ffmpeg runs as it is.
   const ffmpeg = join(root, "lead-at-2x-ffmpeg");
-  await writeFile(
-    ffmpeg,
-    `#!/bin/sh
-case " $* " in
-  *" -hls_playlist_type event "*)
-    for arg do
-      shift
-      [ "$arg" = "-i" ] && set -- "$@" -readrate 2
-      set -- "$@" "$arg"
-    done ;;
-esac
-exec '${resolveFfmpegBinaries().ffmpeg}' "$@"
-`,
-  );
-  await chmod(ffmpeg, 0o755);
+  await writeFfmpegWrapper(ffmpeg, [leadRungAtRate(2)]);
   server = await startVodpipeServer({ ...FAST_TEST_ENV, VODPIPE_DATA_DIR: join(root, "data"), VODPIPE_TMP_DIR: join(root, "tmp"), VODPIPE_FFMPEG_PATH: ffmpeg });
   browser = await launchChromium({ viewport: { width: 1280, height: 800 } });
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
@@ -326,15 +310,14 @@ describe("the player page in Chromium", () => {
 
   it("plays a video from its start while it is still processing, and on to its end once it is ready", async () => {
     const clip = join(root, "progressive.mp4");
-    await promisify(execFile)(resolveFfmpegBinaries().ffmpeg, [
-      "-v", "error", "-nostdin", "-y",
-      "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=16",
-      "-f", "lavfi", "-i", "sine=frequency=440:duration=16",
-      "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-c:a", "aac", "-shortest", clip,
-    ]);
+    await writeTestClip(clip, { seconds: 24 });
     const upload = await fetch(`${server.url}/v1/videos?filename=progressive.mp4`, { method: "POST", body: await readFile(clip) });
     const { id } = (await upload.json()) as { id: string };
     await expect.poll(async () => ((await getVideo(id)) as VideoJson & { playable: boolean }).playable, { timeout: 60_000, interval: 100 }).toBe(true);
+    // Opened once the growing playlist holds 10 s: a player that started at the live edge (about
+    // three segments from its end) would begin at 4 s or later, not at 0.
+    const published = async () => (await (await fetch(`${server.url}/v1/videos/${id}/hls/240p/index.m3u8`)).text()).match(/^#EXTINF/gm)?.length ?? 0;
+    await expect.poll(published, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(5);
     expect((await getVideo(id)).status).toBe("processing");
 
     await page.goto(`${server.url}/watch/${id}`);
@@ -349,13 +332,13 @@ describe("the player page in Chromium", () => {
       return { type: details?.type ?? null, live: details?.live ?? null, time: document.querySelector<HTMLVideoElement>(".player video")!.currentTime };
     });
     expect(early).toMatchObject({ type: "EVENT", live: true });
-    expect(early.time).toBeLessThan(6);
+    expect(early.time).toBeLessThan(4);
     expect((await getVideo(id)).status).toBe("processing");
     await shoot(page, "16-playing-while-processing");
 
     // The lead rung runs at 2× real time: the viewer never waits for a segment, and plays on
     // through the switch to the final VOD playlists to the last seconds.
-    await page.waitForFunction(() => (document.querySelector<HTMLVideoElement>(".player video")?.currentTime ?? 0) > 14.5, undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => (document.querySelector<HTMLVideoElement>(".player video")?.currentTime ?? 0) > 22.5, undefined, { timeout: 60_000 });
     expect((await getVideo(id)).status).toBe("ready");
     expect((await state(page)).fatal).toEqual([]);
     await shoot(page, "17-played-to-the-end");

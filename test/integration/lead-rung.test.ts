@@ -1,17 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { parseMasterPlaylist, parseMediaPlaylist } from "../../shared/hls/parse-playlist.ts";
-import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { createSandbox, runPipeline, type Sandbox } from "../support/pipeline-harness.ts";
 import { readWithIndependentParser } from "../support/independent-hls.ts";
-
-const run = promisify(execFile);
-const binaries = resolveFfmpegBinaries();
+import { leadRungAtRate, snapshotChunkTranscodes, writeFfmpegWrapper, writeTestClip } from "../support/ffmpeg-wrapper.ts";
 
 /** One look at the published lowest rung while the job ran: its playlist, and which of its segments were there. */
 interface Sighting {
@@ -39,42 +34,21 @@ describe("the lead rung", () => {
     const wrapper = join(tools, "lead-ffmpeg");
     sandbox = await createSandbox({ VODPIPE_TRANSCODE_CONCURRENCY: "1", VODPIPE_FFMPEG_PATH: wrapper });
     source = join(sandbox.root, "clip.mp4");
-    await run(binaries.ffmpeg, [
-      "-v", "error", "-nostdin", "-y",
-      "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=14",
-      "-f", "lavfi", "-i", "sine=frequency=440:duration=14",
-      "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-c:a", "aac", "-shortest", source,
-    ]);
+    await writeTestClip(source, { seconds: 14 });
     snapshots = join(sandbox.root, "snapshots");
     objects = join(sandbox.env.VODPIPE_DATA_DIR!, "objects");
-    await writeFile(
-      wrapper,
-      `#!/bin/sh
-case " $* " in
-  *" -hls_playlist_type event "*)
-    for arg do
-      shift
-      [ "$arg" = "-i" ] && set -- "$@" -readrate 4
-      set -- "$@" "$arg"
-    done ;;
-  *" -force_key_frames "*)
-    n=0
-    while ! mkdir "${snapshots}/$n" 2>/dev/null; do n=$((n + 1)); done
-    # The lead rung runs in its own stage beside the chunks: hold the first chunk (a minute at
-    # most) until the lead rung, the audio and the thumbnails are published, so no chunk is done
-    # when it is photographed.
-    i=0
-    while [ "$n" -eq 0 ] && [ $i -lt 600 ] && ! { ls "${objects}"/videos/*/work/parts/rung-240p.json && ls "${objects}"/videos/*/hls/master.m3u8 && ls "${objects}"/videos/*/hls/thumbnails/poster.webp "${objects}"/videos/*/hls/thumbnails/storyboard.vtt; } >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
-    cp "${objects}"/videos/*/job.json "${snapshots}/$n/job.json"
-    for hls in "${objects}"/videos/*/hls; do
-      [ -d "$hls" ] || continue
-      (cd "$hls" && find . -type f | sort > "${snapshots}/$n/files.txt" && find . -name '*.m3u8' | while read p; do mkdir -p "${snapshots}/$n/$(dirname "$p")"; cp "$p" "${snapshots}/$n/$p"; done)
-    done ;;
-esac
-exec '${binaries.ffmpeg}' "$@"
-`,
-    );
-    await chmod(wrapper, 0o755);
+    await writeFfmpegWrapper(wrapper, [
+      leadRungAtRate(4),
+      // The lead rung runs in its own stage beside the chunks: the first chunk is held until the
+      // lead rung, the audio and the thumbnails are published, so no chunk is done when it is
+      // photographed.
+      snapshotChunkTranscodes({
+        snapshots,
+        objects,
+        waitWhen: '[ "$n" -eq 0 ]',
+        waitFor: ["videos/*/work/parts/rung-240p.json", "videos/*/hls/master.m3u8", "videos/*/hls/thumbnails/poster.webp", "videos/*/hls/thumbnails/storyboard.vtt"],
+      }),
+    ]);
     await mkdir(snapshots);
   });
   afterAll(async () => {

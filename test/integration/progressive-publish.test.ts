@@ -1,17 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { parseMasterPlaylist, parseMediaPlaylist } from "../../shared/hls/parse-playlist.ts";
-import { resolveFfmpegBinaries } from "../../shared/media/ffmpeg-binaries.ts";
 import { createSandbox, runPipeline, type Sandbox } from "../support/pipeline-harness.ts";
 import { readWithIndependentParser } from "../support/independent-hls.ts";
-
-const run = promisify(execFile);
-const binaries = resolveFfmpegBinaries();
+import { snapshotChunkTranscodes, writeFfmpegWrapper, writeTestClip } from "../support/ffmpeg-wrapper.ts";
 
 /**
  * Progressive publish from the chunks alone (no lead rung: VODPIPE_LEAD_RUNG_MAX_SECONDS=0, as for
@@ -31,35 +26,13 @@ describe("progressive publish from the chunks", () => {
     const wrapper = join(tools, "snapshot-ffmpeg");
     sandbox = await createSandbox({ VODPIPE_TRANSCODE_CONCURRENCY: "1", VODPIPE_FFMPEG_PATH: wrapper, VODPIPE_LEAD_RUNG_MAX_SECONDS: "0" });
     source = join(sandbox.root, "clip.mp4");
-    await run(binaries.ffmpeg, [
-      "-v", "error", "-nostdin", "-y",
-      "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=14",
-      "-f", "lavfi", "-i", "sine=frequency=440:duration=14",
-      "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-c:a", "aac", "-shortest", source,
-    ]);
+    await writeTestClip(source, { seconds: 14 });
     snapshots = join(sandbox.root, "snapshots");
-    const objects = join(sandbox.env.VODPIPE_DATA_DIR!, "objects");
-    await writeFile(
-      wrapper,
-      `#!/bin/sh
-case " $* " in
-  *" -force_key_frames "*)
-    n=0
-    while ! mkdir "${snapshots}/$n" 2>/dev/null; do n=$((n + 1)); done
-    # The audio is another worker's: from the second chunk on, wait (a minute at most) for the
-    # master, which needs both it and chunk 0, so the photographs do not depend on who was faster.
-    i=0
-    while [ "$n" -ge 1 ] && [ $i -lt 600 ] && ! ls "${objects}"/videos/*/hls/master.m3u8 >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
-    cp "${objects}"/videos/*/job.json "${snapshots}/$n/job.json"
-    for hls in "${objects}"/videos/*/hls; do
-      [ -d "$hls" ] || continue
-      (cd "$hls" && find . -type f | sort > "${snapshots}/$n/files.txt" && find . -name '*.m3u8' | while read p; do mkdir -p "${snapshots}/$n/$(dirname "$p")"; cp "$p" "${snapshots}/$n/$p"; done)
-    done ;;
-esac
-exec '${binaries.ffmpeg}' "$@"
-`,
-    );
-    await chmod(wrapper, 0o755);
+    await writeFfmpegWrapper(wrapper, [
+      // The audio is another worker's: from the second chunk on, wait for the master, which needs
+      // both it and chunk 0, so the photographs do not depend on who was faster.
+      snapshotChunkTranscodes({ snapshots, objects: join(sandbox.env.VODPIPE_DATA_DIR!, "objects"), waitWhen: '[ "$n" -ge 1 ]', waitFor: ["videos/*/hls/master.m3u8"] }),
+    ]);
     await mkdir(snapshots);
   });
   afterAll(async () => {
