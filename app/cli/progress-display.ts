@@ -84,7 +84,8 @@ export function createProgressDisplay(options: ProgressDisplayOptions): Progress
     };
   }
 
-  const columns = options.columns ?? 100;
+  // A terminal that reports no size (a pty made by `script`, some CI runners) says 0 columns.
+  const columns = options.columns && options.columns > 0 ? options.columns : 100;
   const redrawMs = options.redrawMilliseconds ?? 100;
   let drawn = false;
   let closed = false;

@@ -73,6 +73,19 @@ describe("the display", () => {
   });
 });
 
+describe("a terminal that reports no width", () => {
+  it("gets whole lines, not lines cut to its 0 columns", () => {
+    vi.useFakeTimers();
+    const out = capture();
+    const display = createProgressDisplay({ stream: out.stream, interactive: true, labels: ["a.mp4"], redrawMilliseconds: 100, columns: 0 });
+    display.update(0, { percent: 100, stage: "ready", etaSeconds: null });
+    vi.advanceTimersByTime(0);
+    expect(out.text()).toBe("\r\x1b[2Ka.mp4    [████████████████████████] 100.0%  ready\n");
+    display.close();
+    vi.useRealTimers();
+  });
+});
+
 describe("fileLabels", () => {
   it("names each line by its file name, and by the path given where two files share a name", () => {
     expect(fileLabels(["/home/me/videos/holiday.mp4", "clips/b.mov"])).toEqual(["holiday.mp4", "b.mov"]);
