@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../shared/config.ts";
@@ -90,12 +90,18 @@ export function registerRun(config: Readonly<Config>, fields: Omit<RunRecord, "p
  */
 export function reapDeadRuns(config: Readonly<Config>, logger: Logger): DeadRun[] {
   const dir = runsDir(config);
-  let names: string[];
+  let entries: string[];
   try {
-    names = readdirSync(dir).filter((name) => name.endsWith(".json"));
+    entries = readdirSync(dir);
   } catch {
     return [];
   }
+  // A run killed while it rewrote its record leaves the half-written copy, named by its pid.
+  for (const name of entries) {
+    const writer = Number(/\.(\d+)\.tmp$/.exec(name)?.[1]);
+    if (writer && writer !== process.pid && !existsSync(`/proc/${writer}`)) rmSync(join(dir, name), { force: true });
+  }
+  const names = entries.filter((name) => name.endsWith(".json"));
   const dead: DeadRun[] = [];
   for (const name of names) {
     let record: RunRecord;

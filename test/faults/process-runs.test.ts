@@ -102,6 +102,9 @@ describe("vodpipe process runs on one data folder", () => {
       ] }),
     );
 
+    // And the half-written record a run killed in the middle of rewriting it leaves.
+    await writeFile(join(runsDir, `forged.json.${deadPid}.tmp`), "{\"id\": \"forg");
+
     const next = vodpipeProcess(sandbox, join(sandbox.root, "out-next"));
     const result = await next.done;
     outcomes.push({ suite: "runs", scenario: "run after a SIGKILLed run", runs: 2, faults: 1, outcome: result.code === 0 ? "ready" : "failed" });
